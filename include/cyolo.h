@@ -1,0 +1,154 @@
+/* cyolo - YOLO detection training and inference, with knowledge distillation,
+ * in C.
+ *
+ *   cy_error err = {0};
+ *   cy_model_params p = cy_model_default_params();
+ *   p.init = CY_INIT_FORMULA;
+ *   cy_model *m;
+ *   if (cy_model_create(&m, "cfg/models/26/yolo26n.yaml", &p, &err) != CY_OK)
+ *       fprintf(stderr, "%s\n", err.msg);
+ *
+ * Every function returns a cy_status; on failure a caller-supplied cy_error
+ * (may be NULL) holds a message naming the file and the problem. Objects are
+ * opaque, each freed by its own *_free. No global state: two models in one
+ * process never interfere. Enums only grow at the end. */
+#ifndef CYOLO_H
+#define CYOLO_H
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(CYOLO_SHARED) && defined(CYOLO_BUILD)
+#define CY_API __attribute__((visibility("default")))
+#else
+#define CY_API
+#endif
+
+typedef enum {
+    CY_OK = 0,
+    CY_ERR_ARG,         /* a bad argument or option */
+    CY_ERR_IO,          /* a file could not be opened, read or written */
+    CY_ERR_FORMAT,      /* a file's content is malformed */
+    CY_ERR_MEMORY,      /* allocation failed */
+    CY_ERR_UNSUPPORTED, /* valid, but not something cyolo does */
+    CY_ERR_BACKEND      /* the compute library reported an error */
+} cy_status;
+
+typedef struct {
+    cy_status status;
+    char msg[1024];
+} cy_error;
+
+CY_API const char *cy_status_name(cy_status s);
+
+/* ---- models ----------------------------------------------------------- */
+
+typedef struct cy_model cy_model;
+
+typedef enum {
+    CY_INIT_DEFAULT = 0, /* Ultralytics-like initialisation */
+    CY_INIT_FORMULA      /* the deterministic formula of shared/reference/manifest.json */
+} cy_init;
+
+typedef enum { CY_BACKEND_CPU = 0, CY_BACKEND_REF } cy_backend_kind;
+
+typedef struct {
+    cy_init init;
+    int nc;                  /* > 0 overrides the YAML's nc */
+    cy_backend_kind backend; /* CPU (oneDNN, fast) or REF (plain C reference) */
+    int threads;             /* <= 0: all cores */
+    int verbose;             /* reserved */
+} cy_model_params;
+
+CY_API cy_model_params cy_model_default_params(void);
+
+/* Builds a model from an Ultralytics model YAML. A file named like
+ * "yolo26n.yaml" that does not exist resolves to "yolo26.yaml" with scale n,
+ * in the same folder or in the built-in cfg/models tree. */
+CY_API cy_status cy_model_create(cy_model **out, const char *yaml_path,
+                                 const cy_model_params *params, cy_error *err);
+CY_API void cy_model_free(cy_model *m);
+
+typedef struct {
+    int layers;          /* number of YAML layers */
+    int nc;
+    int reg_max;
+    int end2end;
+    int64_t params;      /* parameters (learned and fixed, as model.info()) */
+    int64_t gradients;   /* parameters that require gradients */
+    int modules;         /* torch module count, as model.info() "layers" */
+    double gflops_640;   /* at imgsz 640, as model.info() */
+    int stride[3];
+} cy_model_summary;
+
+CY_API cy_status cy_model_summarize(const cy_model *m, cy_model_summary *out);
+
+/* Writes the per-layer table and summary line of `cyolo info` to `f` (FILE*). */
+CY_API cy_status cy_model_print_info(const cy_model *m, void *file, cy_error *err);
+
+/* Eval-mode forward on a float32 NCHW input in [0,1]; h and w must be
+ * multiples of the model's max stride.
+ * end2end models: out is [n, k, 6] rows (x1, y1, x2, y2, score, class),
+ * k = min(max_det, anchors), best first; others: the decoded [n, 4+nc, anchors]
+ * tensor (xywh boxes in pixels, sigmoid scores), to be passed to cy_nms.
+ * Free out with cy_array_free. */
+typedef struct {
+    int max_det;   /* 300 */
+} cy_predict_params;
+
+typedef struct {
+    float *data;
+    int ndim;
+    int64_t shape[4];
+} cy_array;
+
+CY_API cy_status cy_model_forward(cy_model *m, const float *input, int n, int h,
+                                  int w, const cy_predict_params *pp,
+                                  cy_array *out, cy_error *err);
+
+/* Keep every layer's output of the next forwards readable (uses more
+ * memory: no activation buffer is reused). */
+CY_API void cy_model_set_keep_layers(cy_model *m, int keep);
+/* Also run the one-to-many head branch in eval (end2end models only run the
+ * one-to-one branch by default, as a fused Ultralytics model does). */
+CY_API void cy_model_set_want_one2many(cy_model *m, int want);
+
+/* A layer's output of the last forward as NCHW float32 (free with
+ * cy_array_free); the layer must have been kept. */
+CY_API cy_status cy_model_layer_output(const cy_model *m, int layer,
+                                       cy_array *out, cy_error *err);
+/* Raw head outputs of the last forward, levels concatenated: boxes
+ * [n, 4*reg_max, A] or class logits [n, nc, A]. */
+CY_API cy_status cy_model_raw_head(cy_model *m, int one2one, int boxes,
+                                   cy_array *out, cy_error *err);
+/* The decoded [n, 4+nc, A] prediction of the last forward (before top-k). */
+CY_API cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err);
+
+/* Class-aware (or agnostic) non-maximum suppression on a decoded
+ * [n, 4+nc, anchors] prediction (xywh). For image i, rows of
+ * (x1, y1, x2, y2, score, class) are written to dets + i*max_det*6, their
+ * count to counts[i]. Matches Ultralytics non_max_suppression. */
+typedef struct {
+    float conf;      /* 0.25 */
+    float iou;       /* 0.7 */
+    int max_det;     /* 300 */
+    int agnostic;    /* 0 */
+    int max_nms;     /* 30000 */
+    int max_wh;      /* 7680 */
+} cy_nms_params;
+
+CY_API cy_nms_params cy_nms_default_params(void);
+CY_API cy_status cy_nms(const float *pred, int n, int nc, int anchors,
+                        const cy_nms_params *p, float *dets, int *counts,
+                        cy_error *err);
+
+/* Releases a cy_array's data. */
+CY_API void cy_array_free(cy_array *a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs every Debian package cyolo's build, tests and benchmarks need.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" != 0 ]; then SUDO=sudo; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends \
+  build-essential cmake pkg-config \
+  libdnnl-dev libopenblas-dev libyaml-dev libcjson-dev \
+  valgrind >/dev/null

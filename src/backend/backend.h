@@ -1,0 +1,107 @@
+/* The backend interface: every primitive op the model graph runs, behind one
+ * table of function pointers. A backend owns its activation layout:
+ *   ref  - plain C, NCHW, the numerical reference every fast kernel is held to;
+ *   cpu  - oneDNN + vectorised C, NHWC (channels innermost, so channel concat,
+ *          split and attention read contiguous rows);
+ *   cuda - (later) device memory, same contract.
+ * Parameters are always given in PyTorch's layouts (conv weight OIHW), straight
+ * from the model's flat parameter buffer. Backward ops join this table beside
+ * their forwards. */
+#ifndef CY_BACKEND_H
+#define CY_BACKEND_H
+#include <stddef.h>
+#include <stdint.h>
+#include "core/status.h"
+#include "core/tensor.h"
+
+typedef enum { CY_ACT_NONE = 0, CY_ACT_SILU, CY_ACT_RELU, CY_ACT_SIGMOID } cy_act;
+
+typedef struct {
+    int kh, kw;          /* kernel */
+    int sh, sw;          /* stride */
+    int ph, pw;          /* zero padding, both sides */
+    int dh, dw;          /* dilation (1 = none) */
+    int groups;
+    const float *weight; /* [cout][cin/groups][kh][kw] */
+    const float *bias;   /* [cout] or NULL */
+    /* Eval-mode BatchNorm applied after the conv, or bn_gamma == NULL. */
+    const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
+    float bn_eps;
+    cy_act act;          /* applied last */
+    /* Fast kernels may cache transformed weights (folded BN, blocked layout)
+     * in their slot while weights_version stays the same. */
+    uint64_t weights_version;
+} cy_conv_params;
+
+typedef struct {
+    const float *gamma, *beta;     /* [C] */
+    float *running_mean, *running_var; /* [C]; read in eval, updated in training */
+    float eps, momentum;           /* Ultralytics: 1e-3, 0.03 */
+    int training;                  /* 1: batch statistics (biased var to normalise,
+                                      unbiased var into the running estimate) */
+    float *save_mean, *save_invstd;/* [C] or NULL: batch stats kept for backward */
+} cy_bn_params;
+
+typedef struct cy_backend cy_backend;
+
+/* An op's private cache (primitives, reordered weights), owned by the graph
+ * node that calls it and released with backend->slot_free. */
+typedef void *cy_slot;
+
+struct cy_backend {
+    const char *name;
+    cy_layout layout;
+    void *impl;
+    void (*destroy)(cy_backend *b);
+    void (*slot_free)(cy_backend *b, cy_slot slot);
+
+    /* out shape must be cy_conv_out_shape(in, cout, p). */
+    cy_status (*conv2d)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                        cy_tensor *out, const cy_conv_params *p, cy_error *err);
+    cy_status (*batchnorm)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                           cy_tensor *out, const cy_bn_params *p, cy_error *err);
+    /* elementwise; in == out allowed */
+    cy_status (*activation)(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                            cy_act act, cy_error *err);
+    cy_status (*add)(cy_backend *b, const cy_tensor *a, const cy_tensor *x,
+                     cy_tensor *out, cy_error *err);
+    cy_status (*maxpool2d)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                           cy_tensor *out, int k, int stride, int pad, cy_error *err);
+    cy_status (*upsample_nearest)(cy_backend *b, const cy_tensor *in,
+                                  cy_tensor *out, int scale, cy_error *err);
+    /* out = cat(in[0..n-1]) along channels */
+    cy_status (*concat)(cy_backend *b, const cy_tensor *const *in, int n,
+                        cy_tensor *out, cy_error *err);
+    /* out channel g*len + j = in channel g*group_stride + offset + j, for
+     * g < groups, j < len. groups = 1 is a plain split/chunk. */
+    cy_status (*slice_channels)(cy_backend *b, const cy_tensor *in,
+                                cy_tensor *out, int groups, int group_stride,
+                                int offset, int len, cy_error *err);
+    /* Ultralytics Attention core on the qkv conv output:
+     * qkv [N, heads*(2kd+hd), H, W] viewed per head as q (kd), k (kd), v (hd)
+     * channels; attn = softmax_j(scale * q_i . k_j); out[N, heads*hd, H, W]
+     * with out[h*hd+d, i] = sum_j v[d, j] attn[i, j]. */
+    cy_status (*attention)(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
+                           int heads, int kd, int hd, float scale, cy_error *err);
+};
+
+/* Plain C, NCHW. Never fails for valid shapes. */
+cy_status cy_backend_ref_create(cy_backend **out, cy_error *err);
+/* oneDNN + vectorised C, NHWC. threads <= 0: all cores. */
+cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err);
+
+static inline void cy_backend_destroy(cy_backend *b) {
+    if (b) b->destroy(b);
+}
+
+
+
+static inline cy_shape cy_conv_out_shape(cy_shape in, int cout, const cy_conv_params *p) {
+    cy_shape o;
+    o.n = in.n;
+    o.c = cout;
+    o.h = (in.h + 2 * p->ph - p->dh * (p->kh - 1) - 1) / p->sh + 1;
+    o.w = (in.w + 2 * p->pw - p->dw * (p->kw - 1) - 1) / p->sw + 1;
+    return o;
+}
+#endif

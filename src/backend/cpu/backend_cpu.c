@@ -1,0 +1,73 @@
+/* The cpu backend: oneDNN engine + stream, thread count, and the op table. */
+#include <stdlib.h>
+#include <string.h>
+#include <oneapi/dnnl/dnnl_debug.h>
+#include "backend/cpu/cpu.h"
+
+cy_status cpu_dnnl_fail(cy_error *err, const char *op, const char *call,
+                        dnnl_status_t st) {
+    int len = (int)strcspn(call, "(");
+    return cy_fail(err, CY_ERR_BACKEND, "%s: oneDNN %.*s failed: %s", op, len, call,
+                   dnnl_status2str(st));
+}
+
+dnnl_status_t cpu_memory_tag(dnnl_memory_t *m, dnnl_engine_t eng, int ndims,
+                             const dnnl_dims_t dims, dnnl_format_tag_t tag,
+                             void *handle) {
+    dnnl_memory_desc_t md;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&md, ndims, dims, dnnl_f32, tag);
+    if (st != dnnl_success) return st;
+    return dnnl_memory_create(m, &md, eng, handle ? handle : DNNL_MEMORY_NONE);
+}
+
+static void cpu_destroy(cy_backend *b) {
+    if (!b) return;
+    cpu_impl *c = cpu_of(b);
+    if (c) {
+        if (c->stream) dnnl_stream_destroy(c->stream);
+        if (c->engine) dnnl_engine_destroy(c->engine);
+        free(c);
+    }
+    free(b);
+}
+
+static void cpu_slot_free(cy_backend *b, cy_slot slot) {
+    cpu_slot_hdr *h = slot;
+    if (h) h->free(h);
+}
+
+
+cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
+    cy_status rc = CY_OK;
+    cy_backend *b = calloc(1, sizeof *b);
+    cpu_impl *c = calloc(1, sizeof *c);
+    *out = NULL;
+    if (!b || !c) {
+        free(b);
+        free(c);
+        return cy_fail(err, CY_ERR_MEMORY, "cpu backend: out of memory");
+    }
+    b->impl = c;
+    c->threads = threads > 0 ? threads : omp_get_num_procs();
+    DNNL_GO("cpu backend", dnnl_engine_create(&c->engine, dnnl_cpu, 0));
+    DNNL_GO("cpu backend", dnnl_stream_create(&c->stream, c->engine,
+                                              dnnl_stream_default_flags));
+    b->name = "cpu";
+    b->layout = CY_LAYOUT_NHWC;
+    b->destroy = cpu_destroy;
+    b->slot_free = cpu_slot_free;
+    b->conv2d = cpu_conv2d;
+    b->batchnorm = cpu_batchnorm;
+    b->activation = cpu_activation;
+    b->add = cpu_add;
+    b->maxpool2d = cpu_maxpool2d;
+    b->upsample_nearest = cpu_upsample_nearest;
+    b->concat = cpu_concat;
+    b->slice_channels = cpu_slice_channels;
+    b->attention = cpu_attention;
+    *out = b;
+    return CY_OK;
+fail:
+    cpu_destroy(b);
+    return rc;
+}

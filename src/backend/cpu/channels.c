@@ -1,0 +1,41 @@
+/* cpu channel concat and slicing on NHWC: per pixel, contiguous channel
+ * rows are copied into place. */
+#include <string.h>
+#include "backend/cpu/cpu.h"
+#include "backend/ref/check.h"
+
+cy_status cpu_concat(cy_backend *b, const cy_tensor *const *in, int n,
+                     cy_tensor *out, cy_error *err) {
+    const cpu_impl *c = cpu_of(b);
+    CY_TRY(cy_check_concat(in, n, out, err));
+    const long px = (long)out->s.n * out->s.h * out->s.w;
+    const int OC = out->s.c;
+#pragma omp parallel for num_threads(c->threads) if (px * OC > 16384)
+    for (long i = 0; i < px; i++) {
+        float *y = out->data + (size_t)i * OC;
+        for (int t = 0; t < n; t++) {
+            const int ci = in[t]->s.c;
+            memcpy(y, in[t]->data + (size_t)i * ci, (size_t)ci * sizeof(float));
+            y += ci;
+        }
+    }
+    return CY_OK;
+}
+
+cy_status cpu_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                             int groups, int group_stride, int offset, int len,
+                             cy_error *err) {
+    const cpu_impl *c = cpu_of(b);
+    CY_TRY(cy_check_slice(in, out, groups, group_stride, offset, len, err));
+    const long px = (long)in->s.n * in->s.h * in->s.w;
+    const int IC = in->s.c, OC = out->s.c;
+#pragma omp parallel for num_threads(c->threads) if (px * OC > 16384)
+    for (long i = 0; i < px; i++) {
+        const float *x = in->data + (size_t)i * IC + offset;
+        float *y = out->data + (size_t)i * OC;
+        for (int g = 0; g < groups; g++)
+            memcpy(y + (size_t)g * len, x + (size_t)g * group_stride,
+                   (size_t)len * sizeof(float));
+    }
+    return CY_OK;
+}

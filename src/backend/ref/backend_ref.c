@@ -1,0 +1,26 @@
+/* The reference backend: plain C, NCHW, no state. */
+#include <stdlib.h>
+#include "backend/ref/ref.h"
+
+static void ref_destroy(cy_backend *b) { free(b); }
+static void ref_slot_free(cy_backend *b, cy_slot slot) { (void)slot; }
+
+cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
+    cy_backend *b = calloc(1, sizeof *b);
+    if (!b) return cy_fail(err, CY_ERR_MEMORY, "ref backend: out of memory");
+    b->name = "ref";
+    b->layout = CY_LAYOUT_NCHW;
+    b->destroy = ref_destroy;
+    b->slot_free = ref_slot_free;
+    b->conv2d = ref_conv2d;
+    b->batchnorm = ref_batchnorm;
+    b->activation = ref_activation;
+    b->add = ref_add;
+    b->maxpool2d = ref_maxpool2d;
+    b->upsample_nearest = ref_upsample_nearest;
+    b->concat = ref_concat;
+    b->slice_channels = ref_slice_channels;
+    b->attention = ref_attention;
+    *out = b;
+    return CY_OK;
+}

@@ -1,0 +1,148 @@
+#include "backend/ref/check.h"
+
+#define SHAPE_FMT "[%d,%d,%d,%d]"
+#define SHAPE_ARGS(s) (s).n, (s).c, (s).h, (s).w
+
+static int shape_eq(cy_shape a, cy_shape b) {
+    return a.n == b.n && a.c == b.c && a.h == b.h && a.w == b.w;
+}
+
+static int shape_ok(cy_shape s) { return s.n > 0 && s.c > 0 && s.h > 0 && s.w > 0; }
+
+static cy_status check_tensor(const char *op, const char *name, const cy_tensor *t,
+                              cy_error *err) {
+    if (!t || !t->data)
+        return cy_fail(err, CY_ERR_ARG, "%s: %s tensor is NULL", op, name);
+    if (!shape_ok(t->s))
+        return cy_fail(err, CY_ERR_ARG, "%s: %s shape " SHAPE_FMT " is empty", op,
+                       name, SHAPE_ARGS(t->s));
+    return CY_OK;
+}
+
+cy_status cy_check_conv(const cy_tensor *in, const cy_tensor *out,
+                        const cy_conv_params *p, cy_error *err) {
+    CY_TRY(check_tensor("conv2d", "input", in, err));
+    CY_TRY(check_tensor("conv2d", "output", out, err));
+    if (!p || !p->weight)
+        return cy_fail(err, CY_ERR_ARG, "conv2d: no weight");
+    if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 ||
+        p->ph < 0 || p->pw < 0 || p->groups < 1)
+        return cy_fail(err, CY_ERR_ARG,
+                       "conv2d: bad kernel %dx%d stride %dx%d pad %dx%d dilation %dx%d "
+                       "groups %d", p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->dh,
+                       p->dw, p->groups);
+    if (in->s.c % p->groups || out->s.c % p->groups)
+        return cy_fail(err, CY_ERR_ARG,
+                       "conv2d: groups %d does not divide input channels %d and "
+                       "output channels %d", p->groups, in->s.c, out->s.c);
+    if (p->bn_gamma && (!p->bn_beta || !p->bn_mean || !p->bn_var))
+        return cy_fail(err, CY_ERR_ARG, "conv2d: batchnorm needs gamma, beta, mean, var");
+    cy_shape want = cy_conv_out_shape(in->s, out->s.c, p);
+    if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
+        return cy_fail(err, CY_ERR_ARG,
+                       "conv2d: output shape " SHAPE_FMT " but input " SHAPE_FMT
+                       " gives " SHAPE_FMT, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
+                       SHAPE_ARGS(want));
+    return CY_OK;
+}
+
+cy_status cy_check_bn(const cy_tensor *in, const cy_tensor *out,
+                      const cy_bn_params *p, cy_error *err) {
+    CY_TRY(cy_check_same("batchnorm", in, out, err));
+    if (!p || !p->running_mean || !p->running_var)
+        return cy_fail(err, CY_ERR_ARG, "batchnorm: no running statistics");
+    if (p->training && (size_t)in->s.n * in->s.h * in->s.w < 2)
+        return cy_fail(err, CY_ERR_ARG,
+                       "batchnorm: training needs more than one value per channel "
+                       "(input " SHAPE_FMT ")", SHAPE_ARGS(in->s));
+    return CY_OK;
+}
+
+cy_status cy_check_same(const char *op, const cy_tensor *a, const cy_tensor *b,
+                        cy_error *err) {
+    CY_TRY(check_tensor(op, "input", a, err));
+    CY_TRY(check_tensor(op, "output", b, err));
+    if (!shape_eq(a->s, b->s))
+        return cy_fail(err, CY_ERR_ARG, "%s: shapes " SHAPE_FMT " and " SHAPE_FMT
+                       " differ", op, SHAPE_ARGS(a->s), SHAPE_ARGS(b->s));
+    return CY_OK;
+}
+
+cy_status cy_check_maxpool(const cy_tensor *in, const cy_tensor *out, int k,
+                           int stride, int pad, cy_error *err) {
+    CY_TRY(check_tensor("maxpool2d", "input", in, err));
+    CY_TRY(check_tensor("maxpool2d", "output", out, err));
+    /* PyTorch: pad should be at most half of the kernel size */
+    if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
+        return cy_fail(err, CY_ERR_ARG, "maxpool2d: bad kernel %d stride %d pad %d", k,
+                       stride, pad);
+    cy_shape want = {in->s.n, in->s.c, cy_pool_out(in->s.h, k, stride, pad),
+                     cy_pool_out(in->s.w, k, stride, pad)};
+    if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
+        return cy_fail(err, CY_ERR_ARG,
+                       "maxpool2d: output shape " SHAPE_FMT " but input " SHAPE_FMT
+                       " gives " SHAPE_FMT, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
+                       SHAPE_ARGS(want));
+    return CY_OK;
+}
+
+cy_status cy_check_upsample(const cy_tensor *in, const cy_tensor *out, int scale,
+                            cy_error *err) {
+    CY_TRY(check_tensor("upsample_nearest", "input", in, err));
+    CY_TRY(check_tensor("upsample_nearest", "output", out, err));
+    cy_shape want = {in->s.n, in->s.c, in->s.h * scale, in->s.w * scale};
+    if (scale < 1 || !shape_eq(want, out->s))
+        return cy_fail(err, CY_ERR_ARG,
+                       "upsample_nearest: scale %d, input " SHAPE_FMT ", output " SHAPE_FMT,
+                       scale, SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
+    return CY_OK;
+}
+
+cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *out,
+                          cy_error *err) {
+    if (n < 1 || !in) return cy_fail(err, CY_ERR_ARG, "concat: no inputs");
+    CY_TRY(check_tensor("concat", "output", out, err));
+    long c = 0;
+    for (int i = 0; i < n; i++) {
+        CY_TRY(check_tensor("concat", "input", in[i], err));
+        cy_shape s = in[i]->s;
+        if (s.n != out->s.n || s.h != out->s.h || s.w != out->s.w)
+            return cy_fail(err, CY_ERR_ARG,
+                           "concat: input %d shape " SHAPE_FMT " does not match output "
+                           SHAPE_FMT, i, SHAPE_ARGS(s), SHAPE_ARGS(out->s));
+        c += s.c;
+    }
+    if (c != out->s.c)
+        return cy_fail(err, CY_ERR_ARG, "concat: inputs have %ld channels, output %d",
+                       c, out->s.c);
+    return CY_OK;
+}
+
+cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,
+                         int group_stride, int offset, int len, cy_error *err) {
+    CY_TRY(check_tensor("slice_channels", "input", in, err));
+    CY_TRY(check_tensor("slice_channels", "output", out, err));
+    if (groups < 1 || len < 1 || offset < 0 || group_stride < 0 ||
+        (long)(groups - 1) * group_stride + offset + len > in->s.c ||
+        (long)groups * len != out->s.c || in->s.n != out->s.n || in->s.h != out->s.h ||
+        in->s.w != out->s.w)
+        return cy_fail(err, CY_ERR_ARG,
+                       "slice_channels: groups %d stride %d offset %d len %d from "
+                       SHAPE_FMT " into " SHAPE_FMT, groups, group_stride, offset, len,
+                       SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
+    return CY_OK;
+}
+
+cy_status cy_check_attention(const cy_tensor *qkv, const cy_tensor *out, int heads,
+                             int kd, int hd, cy_error *err) {
+    CY_TRY(check_tensor("attention", "qkv", qkv, err));
+    CY_TRY(check_tensor("attention", "output", out, err));
+    if (heads < 1 || kd < 1 || hd < 1 || (long)heads * (2 * kd + hd) != qkv->s.c ||
+        (long)heads * hd != out->s.c || qkv->s.n != out->s.n || qkv->s.h != out->s.h ||
+        qkv->s.w != out->s.w)
+        return cy_fail(err, CY_ERR_ARG,
+                       "attention: heads %d key_dim %d head_dim %d, qkv " SHAPE_FMT
+                       ", output " SHAPE_FMT, heads, kd, hd, SHAPE_ARGS(qkv->s),
+                       SHAPE_ARGS(out->s));
+    return CY_OK;
+}

@@ -1,0 +1,29 @@
+/* Argument and shape checks shared by every backend: the contract of
+ * backend.h, written once. Each returns CY_OK or CY_ERR_ARG with a message
+ * that names the op and the mismatching shapes. */
+#ifndef CY_BACKEND_CHECK_H
+#define CY_BACKEND_CHECK_H
+#include "backend/backend.h"
+
+cy_status cy_check_conv(const cy_tensor *in, const cy_tensor *out,
+                        const cy_conv_params *p, cy_error *err);
+cy_status cy_check_bn(const cy_tensor *in, const cy_tensor *out,
+                      const cy_bn_params *p, cy_error *err);
+cy_status cy_check_same(const char *op, const cy_tensor *a, const cy_tensor *b,
+                        cy_error *err);
+cy_status cy_check_maxpool(const cy_tensor *in, const cy_tensor *out, int k,
+                           int stride, int pad, cy_error *err);
+cy_status cy_check_upsample(const cy_tensor *in, const cy_tensor *out, int scale,
+                            cy_error *err);
+cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *out,
+                          cy_error *err);
+cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,
+                         int group_stride, int offset, int len, cy_error *err);
+cy_status cy_check_attention(const cy_tensor *qkv, const cy_tensor *out, int heads,
+                             int kd, int hd, cy_error *err);
+
+/* Output size of a floor-mode pooling window (PyTorch). */
+static inline int cy_pool_out(int in, int k, int stride, int pad) {
+    return (in + 2 * pad - k) / stride + 1;
+}
+#endif

@@ -1,0 +1,30 @@
+/* The reference backend's ops (NCHW, plain C). Each is the obviously-correct
+ * loop nest of its definition, accumulating in double where that is cheap,
+ * so that every fast kernel can be held to it. */
+#ifndef CY_BACKEND_REF_H
+#define CY_BACKEND_REF_H
+#include "backend/backend.h"
+
+cy_status ref_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                     cy_tensor *out, const cy_conv_params *p, cy_error *err);
+cy_status ref_batchnorm(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                        cy_tensor *out, const cy_bn_params *p, cy_error *err);
+cy_status ref_activation(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                         cy_act act, cy_error *err);
+cy_status ref_add(cy_backend *b, const cy_tensor *a, const cy_tensor *x,
+                  cy_tensor *out, cy_error *err);
+cy_status ref_maxpool2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                        cy_tensor *out, int k, int stride, int pad, cy_error *err);
+cy_status ref_upsample_nearest(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                               int scale, cy_error *err);
+cy_status ref_concat(cy_backend *b, const cy_tensor *const *in, int n,
+                     cy_tensor *out, cy_error *err);
+cy_status ref_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                             int groups, int group_stride, int offset, int len,
+                             cy_error *err);
+cy_status ref_attention(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
+                        int heads, int kd, int hd, float scale, cy_error *err);
+
+/* One activation value, as PyTorch defines it (SiLU = x * sigmoid(x)). */
+float ref_act1(float x, cy_act act);
+#endif

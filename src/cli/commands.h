@@ -1,0 +1,16 @@
+#ifndef CY_CLI_COMMANDS_H
+#define CY_CLI_COMMANDS_H
+#include "cli/args.h"
+#include "cyolo.h"
+
+int cmd_info(cli_args *a);
+int cmd_dump(cli_args *a);
+int cmd_predict(cli_args *a);
+int cmd_benchmark(cli_args *a);
+
+/* Shared by the commands: model=, nc=, init=, backend=, threads=. Returns 0,
+ * or the exit code after printing the error. */
+int cli_open_model(cli_args *a, cy_model **m, int default_formula);
+int cli_report(const cy_error *err);
+
+#endif

@@ -1,0 +1,50 @@
+/* cyolo command line: `cyolo <mode> key=value ...`.
+ * Exit codes: 0 success, 1 a failure while running (bad file, bad model),
+ * 2 a usage error (unknown mode or argument). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "cli/args.h"
+#include "cli/commands.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: cyolo <mode> key=value ...\n"
+            "modes:\n"
+            "  info       model=<yaml> [nc=N]                 layer table and model summary\n"
+            "  dump       model=<yaml> input=<x.npy> out=<dir> [init=formula|default]\n"
+            "             [layers=all|i,j,...] [backend=cpu|ref] [raw=0|1]\n"
+            "                                                  eval forward, tensors as .npy\n"
+            "  predict    model=<yaml> [imgsz=640] [batch=1] [conf=0.25] [iou=0.7] [max_det=300]\n"
+            "                                                  eval forward on the built-in image\n"
+            "  benchmark  model=<yaml> [imgsz=640] [batch=1] [runs=20] [warmup=5] [threads=0]\n"
+            "                                                  eval forward timing, JSON line\n"
+            "  version    print the version\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *mode = argv[1];
+    if (!strcmp(mode, "help") || !strcmp(mode, "--help") || !strcmp(mode, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(mode, "version") || !strcmp(mode, "--version")) {
+        printf("cyolo 0.1.0\n");
+        return 0;
+    }
+    cli_args a;
+    if (cli_args_parse(&a, argc - 2, argv + 2)) return 2;
+    if (!strcmp(mode, "info")) return cmd_info(&a);
+    if (!strcmp(mode, "dump")) return cmd_dump(&a);
+    if (!strcmp(mode, "predict")) return cmd_predict(&a);
+    if (!strcmp(mode, "benchmark")) return cmd_benchmark(&a);
+    fprintf(stderr, "error: unknown mode '%s'\n", mode);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,18 @@
+/* Eval-time decoding of the Detect head and YOLO26's NMS-free top-k. */
+#ifndef CY_MODEL_DETECT_DECODE_H
+#define CY_MODEL_DETECT_DECODE_H
+#include "model/model.h"
+
+/* Total anchors of the current graph. */
+int cy_detect_anchors(const cy_model *m);
+
+/* y[n][4 + nc][A]: boxes in input pixels (xyxy for end2end models, else
+ * xywh), then sigmoid class scores; `one2one` picks the branch. */
+cy_status cy_detect_decode(const cy_model *m, int one2one, float *y, cy_error *err);
+
+/* Ultralytics Detect.postprocess: per image the k = min(max_det, A) anchors
+ * with the best class score, then the best k of their k*nc (anchor, class)
+ * scores, as rows (x1, y1, x2, y2, score, class); out is [n][k][6]. */
+void cy_detect_topk(const float *y, int n, int nc, int anchors, int k, float *out);
+
+#endif

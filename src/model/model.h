@@ -1,0 +1,168 @@
+/* A YOLO detection model: the parsed YAML (one cy_layer per row), the state
+ * (parameters and buffers in Ultralytics state_dict order, each kind in one
+ * flat buffer) and the graph of primitive nodes built for one input shape. */
+#ifndef CY_MODEL_H
+#define CY_MODEL_H
+#include <stdint.h>
+#include "backend/backend.h"
+#include "core/status.h"
+#include "cyolo.h"
+
+#define CY_MAX_FROM 8
+#define CY_MAX_LEVELS 3
+#define CY_NAME_MAX 96
+
+typedef enum {
+    CY_MOD_CONV, CY_MOD_DWCONV, CY_MOD_BOTTLENECK, CY_MOD_C2F, CY_MOD_C3, CY_MOD_C3K,
+    CY_MOD_C3K2, CY_MOD_SPPF, CY_MOD_C2PSA, CY_MOD_CONCAT, CY_MOD_UPSAMPLE, CY_MOD_DETECT
+} cy_module_kind;
+
+/* One YAML row after parse_model's rewriting of its arguments. */
+typedef struct {
+    int index;
+    int nfrom;
+    int from[CY_MAX_FROM];      /* absolute layer indices (-1: the image) */
+    int from_raw[CY_MAX_FROM];  /* as written, for the info table */
+    int from_is_list;
+    int n_print;                /* n after the depth gain, as printed */
+    cy_module_kind kind;
+    const char *type;           /* Ultralytics' module path, as printed */
+    int c1, c2;
+    int k, s;                   /* Conv, DWConv */
+    int repeats;                /* inner blocks of C2f/C3/C3k2/C2PSA */
+    int shortcut, c3k, attn, groups;
+    double e;
+    int pool_k, pool_n;         /* SPPF */
+    int scale;                  /* Upsample */
+    char args[192];             /* the argument list as Ultralytics prints it */
+    int64_t params;
+} cy_layer;
+
+typedef enum {
+    CY_ENTRY_PARAM,      /* learned float parameter */
+    CY_ENTRY_FIXED,      /* float parameter without gradient (DFL arange) */
+    CY_ENTRY_BUFFER,     /* float buffer (BN running stats) */
+    CY_ENTRY_COUNTER     /* int64 buffer (num_batches_tracked), 0-d */
+} cy_entry_kind;
+
+typedef enum {
+    CY_ROLE_CONV_W, CY_ROLE_CONV_B, CY_ROLE_BN_W, CY_ROLE_BN_B, CY_ROLE_BN_MEAN,
+    CY_ROLE_BN_VAR, CY_ROLE_COUNT, CY_ROLE_DFL
+} cy_entry_role;
+
+/* One state_dict entry. `offset` indexes params (PARAM, FIXED), buffers
+ * (BUFFER) or counters (COUNTER). */
+typedef struct {
+    char name[CY_NAME_MAX];
+    cy_entry_kind kind;
+    cy_entry_role role;
+    int ndim;
+    int64_t shape[4];
+    size_t numel, offset;
+} cy_entry;
+
+typedef enum {
+    CY_OP_CONV, CY_OP_ACT, CY_OP_ADD, CY_OP_MAXPOOL, CY_OP_UPSAMPLE, CY_OP_CONCAT,
+    CY_OP_SLICE, CY_OP_ATTN
+} cy_op;
+
+typedef struct {
+    cy_op op;
+    int nin;
+    int in[CY_MAX_FROM];
+    int out;
+    /* conv */
+    int w, b, bn;               /* entry indices (bn: the bn.weight entry), -1 none */
+    int cout;
+    cy_conv_params cp;          /* geometry and act; pointers filled at run time */
+    cy_act act;                 /* ACT */
+    int k, stride, pad;         /* MAXPOOL */
+    int scale;                  /* UPSAMPLE */
+    int groups, group_stride, offset, len; /* SLICE */
+    int heads, kd, hd;          /* ATTN */
+    float attn_scale;
+    int live;                   /* needed for the requested outputs */
+    cy_slot slot;
+} cy_node;
+
+typedef struct {
+    cy_shape s;
+    float *data;
+    int last_use;               /* index of the last node reading it */
+    int keep;                   /* never reused: a graph output or a hooked layer */
+} cy_value;
+
+typedef struct {
+    float *data;
+    size_t size;                /* floats */
+    int free_after;             /* node index after which it can be reused */
+} cy_block;
+
+/* Outputs of the Detect head for one branch: per level raw box and class maps. */
+typedef struct {
+    int box[CY_MAX_LEVELS], cls[CY_MAX_LEVELS];
+} cy_head_values;
+
+typedef struct {
+    cy_shape input;
+    cy_node *nodes;
+    int nnodes, cap_nodes;
+    cy_value *values;           /* value 0 is the input image */
+    int nvalues, cap_values;
+    int *layer_value;           /* output value of each YAML layer */
+    cy_head_values o2m, o2o;    /* o2o only for end2end models */
+    int level_h[CY_MAX_LEVELS], level_w[CY_MAX_LEVELS];
+    cy_block *blocks;           /* value memory, reused once a value is dead */
+    int nblocks;
+    int planned;                /* memory planned for the current outputs */
+    int built;
+} cy_graph;
+
+struct cy_model {
+    char yaml_path[512];
+    char name[64];               /* e.g. "yolo26n", for the summary line */
+    char scale;                  /* 0 if the YAML has no scales */
+    int nc, reg_max, end2end, end2end_given, legacy;
+    double depth, width;
+    int max_channels;
+    cy_layer *layers;
+    int nlayers;
+    int detect_layer;
+    int nl;                      /* detection levels */
+    int stride[CY_MAX_LEVELS];
+    int c2_box, c3_cls;          /* Detect branch widths */
+
+    cy_entry *entries;
+    int nentries, cap_entries;
+    float *params, *buffers;
+    int64_t *counters;
+    size_t nparams, nbuffers, ncounters;
+    uint64_t weights_version;
+    int modules;                 /* torch module count, as model.info() */
+    double gflops_640;           /* measured on the stride probe graph */
+
+    cy_backend *backend;
+    cy_graph graph;
+    int keep_layers;             /* keep every layer output (dump, hooks) */
+    int want_o2m;                /* run the one-to-many branch in eval too */
+};
+
+/* model_yaml.c: YAML -> layers, as Ultralytics' parse_model. */
+cy_status cy_model_parse_yaml(cy_model *m, const char *path, int nc_override, cy_error *err);
+/* model_build.c: state registration and graph construction for one shape. */
+cy_status cy_model_build_graph(cy_model *m, cy_shape input, cy_error *err);
+void cy_graph_free(cy_model *m);
+/* model_init.c */
+cy_status cy_model_init_formula(cy_model *m, cy_error *err);
+cy_status cy_model_init_default(cy_model *m, uint64_t seed, cy_error *err);
+void cy_model_head_bias_init(cy_model *m);
+/* model_run.c */
+cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, cy_error *err);
+/* Copies a graph value out as NCHW float32. */
+void cy_model_value_nchw(const cy_model *m, int value, float *dst);
+/* model_flops.c */
+double cy_model_gflops(const cy_model *m, int imgsz);
+
+int cy_model_find_entry(const cy_model *m, const char *name);
+
+#endif
