@@ -1,14 +1,14 @@
-/* ops_bench: speed of the cpu backend's ops at YOLO shapes.
- *
- *   gcc -std=gnu17 -O2 -march=native -fopenmp -Iinclude -Isrc \
- *       -I/usr/include/x86_64-linux-gnu/openblas-pthread \
- *       src/core/*.c src/backend/ref/*.c src/backend/cpu/*.c bench/ops_bench.c \
- *       -ldnnl -lopenblas -lm -o ops_bench && ./ops_bench [threads] [batch]
- *
- * (not built by CMake). Convolutions report GFLOP/s three ways: the cpu
- * backend (NHWC activations, BN folded, SiLU post-op), a bare oneDNN
- * primitive on nChw16c activations, and one whose activation layout oneDNN
- * picks itself (format_tag_any). Times are the best of several runs. */
+// ops_bench: speed of the cpu backend's ops at YOLO shapes. Not built by
+// CMake; from the repository root:
+//
+// gcc -std=gnu17 -O2 -march=native -fopenmp -Iinclude -Isrc -I/usr/include/x86_64-linux-gnu/openblas-pthread src/core/*.c src/backend/ref/*.c src/backend/cpu/*.c bench/ops_bench.c -ldnnl -lopenblas -lm -o ops_bench
+// ./ops_bench [threads] [batch] [repeats]
+//
+// Convolutions report GFLOP/s four ways: the cpu backend (NHWC activations,
+// BN folded, SiLU post-op), and bare oneDNN primitives (same post-op) on
+// NHWC, on nChw16c, and on the layout oneDNN picks itself (format_tag_any).
+// Times are the best of several runs; on a shared machine run it when idle,
+// or with repeats > 1 (each timing then samples repeats times longer).
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,12 +48,13 @@ static float *alloc_fill(size_t n, float lo, float hi) {
         }                                                               \
     } while (0)
 
-/* best time of `reps` runs of fn(arg), after 3 warm-ups; at least ~0.2 s */
+/* best time of runs of fn(arg) after 3 warm-ups, sampling ~0.2 s * repeats */
 typedef void (*bench_fn)(void *);
+static double g_seconds = 0.2;
 static double best_time(bench_fn fn, void *arg) {
     for (int i = 0; i < 3; i++) fn(arg);
     double best = 1e30, t_all = now();
-    for (int i = 0; i < 200 && (i < 5 || now() - t_all < 0.2); i++) {
+    for (int i = 0; i < 100000 && (i < 5 || now() - t_all < g_seconds); i++) {
         double t0 = now();
         fn(arg);
         double t = now() - t0;
@@ -100,6 +101,7 @@ static void run_raw_conv(void *a) {
 }
 
 static void md_name(const dnnl_memory_desc_t *md, char *buf, size_t len) {
+    /* "nhwc", "nchw" or "nChw16c"-like, enough to tell the layouts apart */
     const dnnl_blocking_desc_t *bd = &md->format_desc.blocking;
     if (md->format_kind != dnnl_blocked) {
         snprintf(buf, len, "?");
@@ -147,7 +149,7 @@ static double raw_conv_time(dnnl_engine_t eng, dnnl_stream_t strm, const conv_sh
     CK(dnnl_primitive_create(&r.prim, pd));
     const dnnl_memory_desc_t *q;
     q = dnnl_primitive_desc_query_md(pd, dnnl_query_src_md, 0);
-    char a[32], b[32];
+    char a[16], b[16];
     md_name(q, a, sizeof a);
     CK(dnnl_memory_create(&r.src, q, eng, DNNL_MEMORY_ALLOCATE));
     q = dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0);
@@ -191,8 +193,8 @@ static void bench_convs(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, 
         {1, 128, 40, 128, 3, 1, 128, "dw 128 k3 @40"},
     };
     printf("\nconv2d, batch %d, fp32, GFLOP/s (ms)\n", batch);
-    printf("%-24s %16s %16s %16s  %-9s %s\n", "shape", "backend nhwc", "raw nChw16c",
-           "raw any", "any fmt", "impl nhwc | nChw16c | any");
+    printf("%-22s %15s %15s %15s %15s  %-17s %s\n", "shape", "backend nhwc", "raw nhwc",
+           "raw nChw16c", "raw any", "any picks", "impl nhwc | nChw16c | any");
     for (size_t i = 0; i < sizeof shapes / sizeof *shapes; i++) {
         conv_shape cs = shapes[i];
         cs.n = batch;
@@ -212,18 +214,17 @@ static void bench_convs(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, 
         bc.out.s = cy_conv_out_shape(is, cs.o, &bc.p);
         bc.out.data = alloc_fill(cy_shape_numel(bc.out.s), 0, 0);
         double t0 = best_time(run_be_conv, &bc);
-        char impl0[64] = "", impl1[64], impl2[64], f1[32], f2[32];
-        {
-            /* the backend's primitive is built with nhwc; ask oneDNN what it ran */
-            raw_conv_time(eng, strm, &cs, dnnl_nhwc, impl0, sizeof impl0, f1, sizeof f1);
-        }
+        char impl0[64] = "", impl1[64], impl2[64], f1[40], f2[40];
+        double t3 = raw_conv_time(eng, strm, &cs, dnnl_nhwc, impl0, sizeof impl0, f1,
+                                  sizeof f1);
         double t1 = raw_conv_time(eng, strm, &cs, dnnl_nChw16c, impl1, sizeof impl1, f1,
                                   sizeof f1);
         double t2 = raw_conv_time(eng, strm, &cs, dnnl_format_tag_any, impl2, sizeof impl2,
                                   f2, sizeof f2);
-        printf("%-24s %7.1f (%6.3f) %7.1f (%6.3f) %7.1f (%6.3f)  %-9s %s | %s | %s\n",
-               cs.what, flops / t0 * 1e-9, t0 * 1e3, flops / t1 * 1e-9, t1 * 1e3,
-               flops / t2 * 1e-9, t2 * 1e3, f2, impl0, impl1, impl2);
+        printf("%-22s %6.1f (%6.3f) %6.1f (%6.3f) %6.1f (%6.3f) %6.1f (%6.3f)  %-17s "
+               "%s | %s | %s\n", cs.what, flops / t0 * 1e-9, t0 * 1e3, flops / t3 * 1e-9,
+               t3 * 1e3, flops / t1 * 1e-9, t1 * 1e3, flops / t2 * 1e-9, t2 * 1e3, f2, impl0,
+               impl1, impl2);
         cpu->slot_free(cpu, bc.slot);
         free(w), free(bn), free(bc.in.data), free(bc.out.data);
     }
@@ -252,6 +253,7 @@ static void run_misc(void *a) {
     case 5: s = m->b->slice_channels(m->b, &m->x, &m->y, 1, 0, m->x.s.c / 2, m->x.s.c / 2, &err); break;
     case 6: s = m->b->batchnorm(m->b, &m->slot, &m->x, &m->y, &m->bn, &err); break;
     case 7: s = m->b->attention(m->b, &m->x, &m->y, m->arg, 32, 64, 0.17677f, &err); break;
+    case 8: s = m->b->maxpool2d(m->b, &m->slot, &m->x, &m->y, m->arg, m->z.s.c, m->z.s.h, &err); break;
     }
     if (s != CY_OK) {
         fprintf(stderr, "op %d: %s\n", m->op, err.msg);
@@ -300,6 +302,70 @@ static void bench_misc(cy_backend *cpu, int batch) {
     free(prm);
 }
 
+/* ---- max-pool: the backend's C loop vs oneDNN pooling ---- */
+typedef struct {
+    dnnl_primitive_t prim;
+    dnnl_stream_t stream;
+    dnnl_memory_t src, dst;
+} raw_pool;
+
+static void run_raw_pool(void *a) {
+    raw_pool *r = a;
+    dnnl_exec_arg_t args[2] = {{DNNL_ARG_SRC, r->src}, {DNNL_ARG_DST, r->dst}};
+    CK(dnnl_primitive_execute(r->prim, r->stream, 2, args));
+    CK(dnnl_stream_wait(r->stream));
+}
+
+static double raw_pool_time(dnnl_engine_t eng, dnnl_stream_t strm, cy_shape x, int k,
+                            int s, int p, dnnl_format_tag_t tag) {
+    const int oh = (x.h + 2 * p - k) / s + 1, ow = (x.w + 2 * p - k) / s + 1;
+    dnnl_dims_t sd = {x.n, x.c, x.h, x.w}, dd = {x.n, x.c, oh, ow};
+    dnnl_dims_t st = {s, s}, ker = {k, k}, dil = {0, 0}, pl = {p, p};
+    dnnl_dims_t pr = {(oh - 1) * s + k - x.h - p, (ow - 1) * s + k - x.w - p};
+    dnnl_memory_desc_t smd, dmd;
+    CK(dnnl_memory_desc_init_by_tag(&smd, 4, sd, dnnl_f32, tag));
+    CK(dnnl_memory_desc_init_by_tag(&dmd, 4, dd, dnnl_f32, tag));
+    dnnl_pooling_v2_desc_t pd_;
+    CK(dnnl_pooling_v2_forward_desc_init(&pd_, dnnl_forward_inference, dnnl_pooling_max,
+                                         &smd, &dmd, st, ker, dil, pl, pr));
+    dnnl_primitive_desc_t pd;
+    CK(dnnl_primitive_desc_create(&pd, &pd_, NULL, eng, NULL));
+    raw_pool r = {.stream = strm};
+    CK(dnnl_primitive_create(&r.prim, pd));
+    CK(dnnl_memory_create(&r.src, &smd, eng, DNNL_MEMORY_ALLOCATE));
+    CK(dnnl_memory_create(&r.dst, &dmd, eng, DNNL_MEMORY_ALLOCATE));
+    void *h;
+    CK(dnnl_memory_get_data_handle(r.src, &h));
+    fill(h, cy_shape_numel(x), -1, 1);
+    double t = best_time(run_raw_pool, &r);
+    dnnl_primitive_destroy(r.prim);
+    dnnl_memory_destroy(r.src), dnnl_memory_destroy(r.dst);
+    dnnl_primitive_desc_destroy(pd);
+    return t;
+}
+
+static void bench_pool(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, int batch) {
+    printf("\nmaxpool, batch %d: backend C loop vs oneDNN (ms)\n", batch);
+    struct { cy_shape x; int k, s, p; } cases[] = {
+        {{batch, 128, 20, 20}, 5, 1, 2}, {{batch, 256, 20, 20}, 5, 1, 2},
+        {{batch, 64, 80, 80}, 3, 2, 1}, {{batch, 32, 160, 160}, 2, 2, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        cy_shape x = cases[i].x;
+        const int k = cases[i].k, s = cases[i].s, p = cases[i].p;
+        cy_shape y = {x.n, x.c, (x.h + 2 * p - k) / s + 1, (x.w + 2 * p - k) / s + 1};
+        be_misc m = {.b = cpu, .op = 8, .arg = k};
+        m.x = (cy_tensor){alloc_fill(cy_shape_numel(x), -1, 1), x};
+        m.y = (cy_tensor){alloc_fill(cy_shape_numel(y), 0, 0), y};
+        m.z.s.c = s, m.z.s.h = p;
+        double t0 = best_time(run_misc, &m);
+        double t1 = raw_pool_time(eng, strm, x, k, s, p, dnnl_nhwc);
+        double t2 = raw_pool_time(eng, strm, x, k, s, p, dnnl_nChw16c);
+        printf("k%d s%d p%d %4dx%3dx%3d   C %7.3f   oneDNN nhwc %7.3f   oneDNN nChw16c %7.3f\n",
+               k, s, p, x.c, x.h, x.w, t0 * 1e3, t1 * 1e3, t2 * 1e3);
+        free(m.x.data), free(m.y.data);
+    }
+}
+
 /* ---- attention's two GEMMs: oneDNN sgemm vs OpenBLAS, head-parallel or not */
 typedef struct {
     int lib, L, kd, hd, pairs, ld;
@@ -344,6 +410,7 @@ static void bench_gemm(void) {
 int main(int argc, char **argv) {
     int threads = argc > 1 ? atoi(argv[1]) : 0;
     int batch = argc > 2 ? atoi(argv[2]) : 1;
+    if (argc > 3) g_seconds *= atoi(argv[3]);
     cy_error err;
     cy_backend *cpu;
     if (cy_backend_cpu_create(&cpu, threads, &err) != CY_OK) {
@@ -361,6 +428,7 @@ int main(int argc, char **argv) {
     CK(dnnl_stream_create(&strm, eng, dnnl_stream_default_flags));
     bench_convs(cpu, eng, strm, batch);
     bench_misc(cpu, batch);
+    bench_pool(cpu, eng, strm, batch);
     bench_gemm();
     dnnl_stream_destroy(strm);
     dnnl_engine_destroy(eng);

@@ -72,6 +72,11 @@ CY_API cy_status cy_model_create(cy_model **out, const char *yaml_path,
                                  const cy_model_params *params, cy_error *err);
 CY_API void cy_model_free(cy_model *m);
 
+/* Re-initialises every parameter and buffer. head_bias_init = 0 skips
+ * Detect.bias_init() (the manifest's "pure formula" variant). */
+CY_API cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init,
+                                 cy_error *err);
+
 typedef struct {
     int layers;          /* number of YAML layers */
     int nc;

@@ -57,7 +57,7 @@ cy_status cy_model_create(cy_model **out, const char *yaml_path, const cy_model_
         if (!m->params || !m->buffers || !m->counters) st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
     }
     if (st == CY_OK)
-        st = p.init == CY_INIT_FORMULA ? cy_model_init_formula(m, err) : cy_model_init_default(m, 0, err);
+        st = cy_model_reinit(m, p.init, 1, err);
     if (st == CY_OK) {
         cy_graph_free(m); /* the probe graph has no backend state yet */
         st = p.backend == CY_BACKEND_REF ? cy_backend_ref_create(&m->backend, err)

@@ -153,8 +153,6 @@ cy_status cy_model_parse_yaml(cy_model *m, const char *path, int nc_override, cy
 cy_status cy_model_build_graph(cy_model *m, cy_shape input, cy_error *err);
 void cy_graph_free(cy_model *m);
 /* model_init.c */
-cy_status cy_model_init_formula(cy_model *m, cy_error *err);
-cy_status cy_model_init_default(cy_model *m, uint64_t seed, cy_error *err);
 void cy_model_head_bias_init(cy_model *m);
 /* model_run.c */
 cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, cy_error *err);

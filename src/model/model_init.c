@@ -47,7 +47,7 @@ void cy_model_head_bias_init(cy_model *m) {
     m->weights_version++;
 }
 
-cy_status cy_model_init_formula(cy_model *m, cy_error *err) {
+static cy_status init_formula(cy_model *m) {
     for (int i = 0; i < m->nentries; i++) {
         cy_entry *e = &m->entries[i];
         float *x = entry_data(m, e);
@@ -64,8 +64,6 @@ cy_status cy_model_init_formula(cy_model *m, cy_error *err) {
         case CY_ROLE_DFL: init_dfl(m, e); break;
         }
     }
-    cy_model_head_bias_init(m);
-    (void)err;
     return CY_OK;
 }
 
@@ -78,7 +76,7 @@ static double next_uniform(uint64_t *s) {
     return (double)(z >> 11) / 9007199254740992.0;
 }
 
-cy_status cy_model_init_default(cy_model *m, uint64_t seed, cy_error *err) {
+static cy_status init_default(cy_model *m, uint64_t seed) {
     uint64_t s = seed;
     size_t last_fan_in = 1;
     for (int i = 0; i < m->nentries; i++) {
@@ -102,7 +100,14 @@ cy_status cy_model_init_default(cy_model *m, uint64_t seed, cy_error *err) {
         if (e->role == CY_ROLE_COUNT) m->counters[e->offset] = 0;
         if (e->role == CY_ROLE_DFL) init_dfl(m, e);
     }
-    cy_model_head_bias_init(m);
-    (void)err;
+    return CY_OK;
+}
+
+cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init, cy_error *err) {
+    if (init != CY_INIT_FORMULA && init != CY_INIT_DEFAULT)
+        return cy_fail(err, CY_ERR_ARG, "unknown initialisation %d", (int)init);
+    CY_TRY(init == CY_INIT_FORMULA ? init_formula(m) : init_default(m, 0));
+    if (head_bias_init) cy_model_head_bias_init(m);
+    m->weights_version++;
     return CY_OK;
 }
