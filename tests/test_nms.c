@@ -21,7 +21,7 @@ int main(void) {
     set(p, 3, 200, 200, 10, 10, 2, 0.6f); /* far away: kept */
     set(p, 4, 300, 300, 10, 10, 2, 0.2f); /* below conf 0.25 */
     cy_nms_params np = cy_nms_default_params();
-    float dets[300 * 6];
+    float dets[2 * 300 * 6];
     int count;
     cy_error err = {0};
     CHECK(cy_nms(p, 1, NC, A, &np, dets, &count, &err) == CY_OK, "%s", err.msg);
