@@ -156,6 +156,8 @@ void cy_graph_free(cy_model *m);
 void cy_model_head_bias_init(cy_model *m);
 /* model_run.c */
 cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, cy_error *err);
+/* Runs node k alone on the values of the last forward (profiling). */
+cy_status cy_model_run_node(cy_model *m, int k, cy_error *err);
 /* Copies a graph value out as NCHW float32. */
 void cy_model_value_nchw(const cy_model *m, int value, float *dst);
 /* model_flops.c */

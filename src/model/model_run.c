@@ -135,6 +135,10 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     return cy_fail(err, CY_ERR_ARG, "internal: unknown op");
 }
 
+cy_status cy_model_run_node(cy_model *m, int k, cy_error *err) {
+    return run_node(m, &m->graph.nodes[k], err);
+}
+
 cy_status cy_model_run_graph(cy_model *m, const float *input, cy_shape s, cy_error *err) {
     cy_graph *g = &m->graph;
     if (!g->built || memcmp(&g->input, &s, sizeof s)) CY_TRY(cy_model_build_graph(m, s, err));
