@@ -202,7 +202,9 @@ static void bench_convs(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, 
         const double flops = 2.0 * cs.n * cs.o * oh * oh * (cs.c / cs.g) * cs.k * cs.k;
         cy_shape is = {cs.n, cs.c, cs.h, cs.h};
         be_conv bc = {.b = cpu};
-        bc.p = (cy_conv_params){cs.k, cs.k, cs.s, cs.s, cs.k / 2, cs.k / 2, 1, 1, cs.g};
+        bc.p = (cy_conv_params){.kh = cs.k, .kw = cs.k, .sh = cs.s, .sw = cs.s,
+                                .ph = cs.k / 2, .pw = cs.k / 2, .dh = 1, .dw = 1,
+                                .groups = cs.g};
         size_t nw = (size_t)cs.o * (cs.c / cs.g) * cs.k * cs.k;
         float *w = alloc_fill(nw, -0.1f, 0.1f), *bn = alloc_fill(4 * cs.o, 0.5f, 1.5f);
         bc.p.weight = w;
@@ -302,7 +304,7 @@ static void bench_misc(cy_backend *cpu, int batch) {
     free(prm);
 }
 
-/* ---- max-pool: the backend's C loop vs oneDNN pooling ---- */
+/* ---- max-pool: the backend vs bare oneDNN pooling on either layout ---- */
 typedef struct {
     dnnl_primitive_t prim;
     dnnl_stream_t stream;
@@ -345,7 +347,7 @@ static double raw_pool_time(dnnl_engine_t eng, dnnl_stream_t strm, cy_shape x, i
 }
 
 static void bench_pool(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, int batch) {
-    printf("\nmaxpool, batch %d: backend C loop vs oneDNN (ms)\n", batch);
+    printf("\nmaxpool, batch %d (ms)\n", batch);
     struct { cy_shape x; int k, s, p; } cases[] = {
         {{batch, 128, 20, 20}, 5, 1, 2}, {{batch, 256, 20, 20}, 5, 1, 2},
         {{batch, 64, 80, 80}, 3, 2, 1}, {{batch, 32, 160, 160}, 2, 2, 0}};
@@ -360,7 +362,8 @@ static void bench_pool(cy_backend *cpu, dnnl_engine_t eng, dnnl_stream_t strm, i
         double t0 = best_time(run_misc, &m);
         double t1 = raw_pool_time(eng, strm, x, k, s, p, dnnl_nhwc);
         double t2 = raw_pool_time(eng, strm, x, k, s, p, dnnl_nChw16c);
-        printf("k%d s%d p%d %4dx%3dx%3d   C %7.3f   oneDNN nhwc %7.3f   oneDNN nChw16c %7.3f\n",
+        cpu->slot_free(cpu, m.slot);
+        printf("k%d s%d p%d %4dx%3dx%3d   backend %7.3f   oneDNN nhwc %7.3f   oneDNN nChw16c %7.3f\n",
                k, s, p, x.c, x.h, x.w, t0 * 1e3, t1 * 1e3, t2 * 1e3);
         free(m.x.data), free(m.y.data);
     }
@@ -393,7 +396,7 @@ static void bench_gemm(void) {
     printf("\nattention GEMMs only (kd 32, hd 64), one head after another, GFLOP/s\n");
     int Ls[] = {400, 1600};
     for (int i = 0; i < 2; i++) {
-        gemm_case g = {0, Ls[i], 32, 64, 4, 4 * 128};
+        gemm_case g = {.L = Ls[i], .kd = 32, .hd = 64, .pairs = 4, .ld = 4 * 128};
         g.qkv = alloc_fill((size_t)g.L * g.ld, -1, 1);
         g.S = alloc_fill((size_t)g.L * g.L, 0, 0);
         g.out = alloc_fill((size_t)g.L * g.pairs * g.hd, 0, 0);

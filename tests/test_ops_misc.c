@@ -61,7 +61,8 @@ static void bn_hand(void) {
 
 static void bn_compare(void) {
     cy_error err = {0};
-    for (int i = 0; i < NSHAPES; i++)
+    for (int i = 0; i < NSHAPES; i++) {
+        cy_slot slot = NULL; /* eval, then training: rebuilt when the mode changes */
         for (int training = 0; training < 2; training++) {
             cy_shape s = shapes[i];
             if (training && s.n * s.h * s.w < 2) continue;
@@ -77,7 +78,6 @@ static void bn_compare(void) {
             pc.running_mean = prm + 4 * C, pc.running_var = prm + 5 * C;
             pc.save_mean = prm + 8 * C, pc.save_invstd = prm + 9 * C;
             if (i == 2) pr.gamma = pc.gamma = pr.beta = pc.beta = NULL; /* affine=False */
-            cy_slot slot = NULL;
             CHECK(ref->batchnorm(ref, NULL, &x.r, &y.r, &pr, &err) == CY_OK, "%s", err.msg);
             /* twice through one slot: the second call reuses the primitive */
             for (int rep = 0; rep < 2; rep++) {
@@ -94,10 +94,11 @@ static void bn_compare(void) {
                 CHECK(test_max_rel(prm + 8 * C, prm + 6 * C, 2 * C) < 1e-5,
                       "saved stats, shape %d", i);
             }
-            cpu->slot_free(cpu, slot);
             free(prm);
             pair_free(&x), pair_free(&y);
         }
+        cpu->slot_free(cpu, slot);
+    }
 }
 
 static void eltwise(void) {
@@ -139,17 +140,22 @@ static void maxpool(void) {
      * the padding's 0 */
     float x[9] = {-9, -8, -7, -6, -5, -4, -3, -2, -1}, y[9];
     cy_tensor in = {x, {1, 1, 3, 3}}, out = {y, {1, 1, 3, 3}};
+    cy_slot slot = NULL;
     CHECK(ref->maxpool2d(ref, NULL, &in, &out, 3, 1, 1, &err) == CY_OK, "%s", err.msg);
     CHECK(y[0] == -5 && y[2] == -4 && y[4] == -1 && y[6] == -2, "pool %g %g %g %g", y[0],
           y[2], y[4], y[6]);
-    CHECK(cpu->maxpool2d(cpu, NULL, &in, &out, 3, 1, 1, &err) == CY_OK, "%s", err.msg);
+    CHECK(cpu->maxpool2d(cpu, &slot, &in, &out, 3, 1, 1, &err) == CY_OK, "%s", err.msg);
     CHECK(y[0] == -5 && y[2] == -4 && y[4] == -1 && y[6] == -2, "cpu pool %g %g %g %g",
           y[0], y[2], y[4], y[6]);
+    cpu->slot_free(cpu, slot);
     x[4] = NAN;
-    CHECK(cpu->maxpool2d(cpu, NULL, &in, &out, 3, 1, 1, &err) == CY_OK, "%s", err.msg);
+    CHECK(ref->maxpool2d(ref, NULL, &in, &out, 3, 1, 1, &err) == CY_OK, "%s", err.msg);
     CHECK(isnan(y[0]) && isnan(y[8]), "NaN propagates");
 
+    /* one slot through all cases: rebuilt when the shape or window changes,
+     * reused on the second call of each */
     static const int kps[][3] = {{5, 1, 2}, {3, 2, 1}, {2, 2, 0}, {3, 1, 1}, {3, 3, 0}};
+    slot = NULL;
     for (int i = 0; i < NSHAPES; i++)
         for (size_t j = 0; j < sizeof kps / sizeof *kps; j++) {
             const int k = kps[j][0], s = kps[j][1], p = kps[j][2];
@@ -157,15 +163,17 @@ static void maxpool(void) {
             cy_shape os = {is.n, is.c, (is.h + 2 * p - k) / s + 1, (is.w + 2 * p - k) / s + 1};
             if (os.h < 1 || os.w < 1) continue;
             pair xi = pair_new(is, -3, -1), yo = pair_new(os, 0, 0);
-            cy_slot slot = NULL;
             CHECK(ref->maxpool2d(ref, NULL, &xi.r, &yo.r, k, s, p, &err) == CY_OK, "%s",
                   err.msg);
-            CHECK(cpu->maxpool2d(cpu, &slot, &xi.c, &yo.c, k, s, p, &err) == CY_OK, "%s",
-                  err.msg);
-            CHECK(pair_err(&yo) == 0, "pool k%d s%d p%d shape %d", k, s, p, i);
-            cpu->slot_free(cpu, slot);
+            for (int rep = 0; rep < 2; rep++) {
+                memset(yo.c.data, 0, cy_shape_numel(os) * sizeof(float));
+                CHECK(cpu->maxpool2d(cpu, &slot, &xi.c, &yo.c, k, s, p, &err) == CY_OK,
+                      "%s", err.msg);
+                CHECK(pair_err(&yo) == 0, "pool k%d s%d p%d shape %d", k, s, p, i);
+            }
             pair_free(&xi), pair_free(&yo);
         }
+    cpu->slot_free(cpu, slot);
 }
 
 static void upsample(void) {
