@@ -50,7 +50,17 @@ int main(int argc, char **argv) {
     double by[8] = {0};
     int cnt[8] = {0};
     for (int k = 0; k < g->nnodes; k++) if (g->nodes[k].live) { by[g->nodes[k].op] += t[k] / runs; cnt[g->nodes[k].op]++; }
-    printf("whole forward: %.2f ms/run\n", tot_ms / runs);
+    double api_ms = 0;
+    cy_predict_params pp = {.max_det = 300};
+    for (int r = 0; r < runs; r++) {
+        cy_array out;
+        double t0 = now_ms();
+        cy_model_forward(m, x, n, sz, sz, &pp, &out, &err);
+        api_ms += now_ms() - t0;
+        cy_array_free(&out);
+    }
+    printf("graph only: %.2f ms/run; cy_model_forward (graph + decode + top-k): %.2f ms/run\n", tot_ms / runs,
+           api_ms / runs);
     for (int i = 0; i < 8; i++) printf("%-9s %4d nodes %8.2f ms\n", names[i], cnt[i], by[i]);
     /* the 15 slowest convs */
     for (int j = 0; j < 15; j++) {

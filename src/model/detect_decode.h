@@ -10,9 +10,10 @@ int cy_detect_anchors(const cy_model *m);
  * xywh), then sigmoid class scores; `one2one` picks the branch. */
 cy_status cy_detect_decode(const cy_model *m, int one2one, float *y, cy_error *err);
 
-/* Ultralytics Detect.postprocess: per image the k = min(max_det, A) anchors
- * with the best class score, then the best k of their k*nc (anchor, class)
- * scores, as rows (x1, y1, x2, y2, score, class); out is [n][k][6]. */
-void cy_detect_topk(const float *y, int n, int nc, int anchors, int k, float *out);
+/* Ultralytics Detect.postprocess on the one-to-one branch: per image the
+ * k = min(max_det, A) anchors with the best class score, then the best k of
+ * their k*nc (anchor, class) scores, as rows (x1, y1, x2, y2, score, class);
+ * out is [n][k][6]. */
+cy_status cy_detect_topk(const cy_model *m, int k, float *out, cy_error *err);
 
 #endif

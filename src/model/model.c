@@ -110,32 +110,17 @@ cy_status cy_model_forward(cy_model *m, const float *input, int n, int h, int w,
                            const cy_predict_params *pp, cy_array *out, cy_error *err) {
     memset(out, 0, sizeof *out);
     CY_TRY(forward_graph(m, input, n, h, w, err));
-    int A = cy_detect_anchors(m), nc = m->nc;
-    float *y = malloc((size_t)n * (4 + nc) * A * sizeof(float));
-    if (!y) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-    cy_status st = cy_detect_decode(m, m->end2end, y, err);
-    if (st != CY_OK) {
-        free(y);
-        return st;
-    }
-    if (!m->end2end) {
-        out->data = y;
-        out->ndim = 3;
-        out->shape[0] = n;
-        out->shape[1] = 4 + nc;
-        out->shape[2] = A;
-        return CY_OK;
-    }
+    int A = cy_detect_anchors(m);
+    if (!m->end2end) return cy_model_decoded(m, out, err);
     int max_det = pp && pp->max_det > 0 ? pp->max_det : 300;
     int k = max_det < A ? max_det : A;
-    float *det = malloc((size_t)n * k * 6 * sizeof(float));
-    if (!det) {
-        free(y);
-        return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    out->data = malloc((size_t)n * k * 6 * sizeof(float));
+    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    cy_status st = cy_detect_topk(m, k, out->data, err);
+    if (st != CY_OK) {
+        cy_array_free(out);
+        return st;
     }
-    cy_detect_topk(y, n, nc, A, k, det);
-    free(y);
-    out->data = det;
     out->ndim = 3;
     out->shape[0] = n;
     out->shape[1] = k;
