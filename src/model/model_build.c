@@ -449,20 +449,21 @@ static void decl_c2f(builder *b, c2f_d *d, const char *p, const cy_layer *L) {
     }
 }
 
+/* cat(chunk(cv1(x), 2) + blocks) = cat(cv1(x), blocks): only the second
+ * half is sliced out, as the first block's input. */
 static int fwd_c2f(builder *b, const c2f_d *d, int x) {
-    int ys[MAXR + 2];
+    int ys[MAXR + 1];
     int y = fwd_conv(b, &d->cv1, x);
-    ys[0] = fwd_slice(b, y, 1, 0, 0, d->c);
-    ys[1] = fwd_slice(b, y, 1, 0, d->c, d->c);
+    ys[0] = y;
+    int last = fwd_slice(b, y, 1, 0, d->c, d->c);
     for (int i = 0; i < d->n; i++) {
         const c2f_block_d *k = &d->m[i];
-        int last = ys[i + 1];
         if (k->kind == BLOCK_C3K) last = fwd_c3(b, &k->c3k, last);
         else last = fwd_bottleneck(b, &k->bn, last);
         if (k->kind == BLOCK_BOTTLENECK_PSA) last = fwd_psablock(b, &k->psa, last);
-        ys[i + 2] = last;
+        ys[i + 1] = last;
     }
-    return fwd_conv(b, &d->cv2, fwd_concat(b, ys, d->n + 2));
+    return fwd_conv(b, &d->cv2, fwd_concat(b, ys, d->n + 1));
 }
 
 /* ---- SPPF, C2PSA -------------------------------------------------------- */
