@@ -3,18 +3,6 @@
 #include <cjson/cJSON.h>
 #include "test_ref.h"
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc(n + 1);
-    if (s && fread(s, 1, n, f) == (size_t)n) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static cy_formula_rule rule_of(const char *name) {
     const char *suffix = strrchr(name, '.');
     if (!strcmp(name, "input")) return CY_FORMULA_INPUT;
@@ -29,7 +17,7 @@ static cy_formula_rule rule_of(const char *name) {
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/manifest.json", ref_dir());
-    char *text = slurp(path);
+    char *text = test_slurp(path);
     CHECK(text != NULL, "cannot read %s", path);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     cJSON *checks = cJSON_GetObjectItem(root, "formula_selfcheck");

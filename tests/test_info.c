@@ -5,18 +5,6 @@
 #include "cyolo.h"
 #include "test_ref.h"
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *s = malloc(n + 1);
-    if (s && fread(s, 1, n, f) == (size_t)n) s[n] = 0;
-    fclose(f);
-    return s;
-}
-
 static void check_model(const char *name, cJSON *info) {
     char yaml[64];
     snprintf(yaml, sizeof yaml, "%s.yaml", name);
@@ -54,7 +42,7 @@ static void check_model(const char *name, cJSON *info) {
 }
 
 int main(void) {
-    char *text = slurp("tests/fixtures/model_info.json");
+    char *text = test_slurp("tests/fixtures/model_info.json");
     CHECK(text != NULL, "cannot read tests/fixtures/model_info.json");
     cJSON *root = text ? cJSON_Parse(text) : NULL;
     cJSON *models = cJSON_GetObjectItem(root, "models"), *mdl;

@@ -25,6 +25,20 @@ static inline int ref_load(const char *name, cy_npy *out) {
     return 0;
 }
 
+/* A whole text file, NUL-terminated (NULL if unreadable); caller frees. */
+static inline char *test_slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *s = n >= 0 ? malloc(n + 1) : NULL;
+    if (s && fread(s, 1, n, f) == (size_t)n) s[n] = 0;
+    else { free(s); s = NULL; }
+    fclose(f);
+    return s;
+}
+
 static inline float *formula_input(int n, int h, int w) {
     size_t numel = (size_t)n * 3 * h * w;
     float *x = malloc(numel * sizeof *x);

@@ -83,6 +83,27 @@ struct cy_backend {
      * with out[h*hd+d, i] = sum_j v[d, j] attn[i, j]. */
     cy_status (*attention)(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
                            int heads, int kd, int hd, float scale, cy_error *err);
+
+    /* Batched row-major float32 GEMM, layout-independent (plain arrays):
+     *   C[b] = alpha * op(A[b]) @ op(B[b]) + beta * C[b],  b < batch,
+     * op(A) is [M, K], op(B) is [K, N], C is [M, N]; op(X) = X^T when trans_x.
+     * Element (i, j) of a stored matrix X is X[i * ldx + j] and item b starts
+     * at X + b * stride_x, so strided views (a column range of NHWC rows)
+     * work. ld must be at least the stored row length (K or M for A, N or K
+     * for B, N for C) and at least 1; strides >= 0 (0 broadcasts A or B).
+     * beta == 0: C is only written (NaN or garbage there is ignored). The
+     * batch items of C must not overlap each other or A and B. Zero sizes
+     * are no-ops (K == 0 scales C by beta). */
+    cy_status (*matmul)(cy_backend *b, int batch, int M, int N, int K, int trans_a,
+                        int trans_b, float alpha, const float *A, int64_t lda,
+                        int64_t stride_a, const float *B, int64_t ldb,
+                        int64_t stride_b, float beta, float *C, int64_t ldc,
+                        int64_t stride_c, cy_error *err);
+    /* Softmax over the last (contiguous) dimension of a [rows, cols] float32
+     * array: out[r, j] = exp(in[r, j] - max_r) / sum_k exp(in[r, k] - max_r).
+     * in == out (in place) allowed; no other overlap. rows, cols >= 0. */
+    cy_status (*softmax)(cy_backend *b, const float *in, float *out, int64_t rows,
+                         int cols, cy_error *err);
 };
 
 /* Plain C, NCHW. Never fails for valid shapes. */

@@ -66,7 +66,7 @@ int cmd_dump(cli_args *a) {
         goto done;
     }
     if (cy_npy_read(input, &x, &err) != CY_OK) {
-        rc = cli_report(&err);
+        fprintf(stderr, "error: %s\n", err.msg);
         rc = 1;
         goto done;
     }
