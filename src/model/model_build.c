@@ -157,42 +157,42 @@ static conv_d decl_conv2d_bias(builder *b, const char *p, int c1, int c2) {
     return d;
 }
 
+/* A node reading in[0..nin) and writing a new value of shape s; NULL (and
+ * *out = -1) after an earlier failure. The node stays valid while values are
+ * added: nodes and values live in separate arrays. */
+static cy_node *emit(builder *b, cy_op op, const int *in, int nin, cy_shape s, int *out) {
+    *out = -1;
+    cy_node *n = new_node(b, op);
+    if (!n) return NULL;
+    n->nin = nin;
+    memcpy(n->in, in, nin * sizeof *in);
+    n->out = *out = new_value(b, s);
+    return b->st == CY_OK ? n : NULL;
+}
+
 static int fwd_conv(builder *b, const conv_d *d, int x) {
     if (b->st != CY_OK) return -1;
     cy_shape in = vshape(b, x);
     if (in.c != d->c1) return fail(b, CY_ERR_ARG, "internal: channel mismatch at a conv%s", "");
-    cy_node *n = new_node(b, CY_OP_CONV);
-    if (!n) return -1;
-    n->nin = 1;
-    n->in[0] = x;
-    n->w = d->w;
-    n->b = d->bias;
-    n->bn = d->bn;
-    n->cout = d->c2;
-    cy_conv_params *cp = &n->cp;
-    cp->kh = cp->kw = d->k;
-    cp->sh = cp->sw = d->s;
-    cp->ph = cp->pw = d->k / 2;
-    cp->dh = cp->dw = 1;
-    cp->groups = d->g;
-    cp->bn_eps = 1e-3f;
-    cp->act = d->act ? CY_ACT_SILU : CY_ACT_NONE;
-    int node_index = b->g->nnodes - 1;
-    int out = new_value(b, cy_conv_out_shape(in, d->c2, cp));
-    b->g->nodes[node_index].out = out;
+    cy_conv_params cp = {.kh = d->k, .kw = d->k, .sh = d->s, .sw = d->s, .ph = d->k / 2, .pw = d->k / 2,
+                         .dh = 1, .dw = 1, .groups = d->g, .bn_eps = 1e-3f,
+                         .act = d->act ? CY_ACT_SILU : CY_ACT_NONE};
+    int out;
+    cy_node *n = emit(b, CY_OP_CONV, &x, 1, cy_conv_out_shape(in, d->c2, &cp), &out);
+    if (n) {
+        n->w = d->w;
+        n->b = d->bias;
+        n->bn = d->bn;
+        n->cout = d->c2;
+        n->cp = cp;
+    }
     return out;
 }
 
 static int fwd_binary(builder *b, cy_op op, int x, int y) {
     if (b->st != CY_OK) return -1;
-    cy_node *n = new_node(b, op);
-    if (!n) return -1;
-    n->nin = 2;
-    n->in[0] = x;
-    n->in[1] = y;
-    int idx = b->g->nnodes - 1;
-    int out = new_value(b, vshape(b, x));
-    b->g->nodes[idx].out = out;
+    int in[2] = {x, y}, out;
+    emit(b, op, in, 2, vshape(b, x), &out);
     return out;
 }
 
@@ -208,62 +208,46 @@ static int fwd_concat(builder *b, const int *xs, int k) {
                         "Concat inputs differ in size: input sides must be multiples of the model's max stride%s", "");
         s.c += t.c;
     }
-    cy_node *n = new_node(b, CY_OP_CONCAT);
-    if (!n) return -1;
-    n->nin = k;
-    memcpy(n->in, xs, k * sizeof *xs);
-    int idx = b->g->nnodes - 1;
-    int out = new_value(b, s);
-    b->g->nodes[idx].out = out;
+    int out;
+    emit(b, CY_OP_CONCAT, xs, k, s, &out);
     return out;
 }
 
 static int fwd_slice(builder *b, int x, int groups, int gstride, int offset, int len) {
     if (b->st != CY_OK) return -1;
-    cy_node *n = new_node(b, CY_OP_SLICE);
-    if (!n) return -1;
-    n->nin = 1;
-    n->in[0] = x;
-    n->groups = groups;
-    n->group_stride = gstride;
-    n->offset = offset;
-    n->len = len;
-    int idx = b->g->nnodes - 1;
     cy_shape s = vshape(b, x);
     s.c = groups * len;
-    int out = new_value(b, s);
-    b->g->nodes[idx].out = out;
+    int out;
+    cy_node *n = emit(b, CY_OP_SLICE, &x, 1, s, &out);
+    if (n) {
+        n->groups = groups;
+        n->group_stride = gstride;
+        n->offset = offset;
+        n->len = len;
+    }
     return out;
 }
 
 static int fwd_maxpool(builder *b, int x, int k) {
     if (b->st != CY_OK) return -1;
-    cy_node *n = new_node(b, CY_OP_MAXPOOL);
-    if (!n) return -1;
-    n->nin = 1;
-    n->in[0] = x;
-    n->k = k;
-    n->stride = 1;
-    n->pad = k / 2;
-    int idx = b->g->nnodes - 1;
-    int out = new_value(b, vshape(b, x));
-    b->g->nodes[idx].out = out;
+    int out;
+    cy_node *n = emit(b, CY_OP_MAXPOOL, &x, 1, vshape(b, x), &out);
+    if (n) {
+        n->k = k;
+        n->stride = 1;
+        n->pad = k / 2;
+    }
     return out;
 }
 
 static int fwd_upsample(builder *b, int x, int scale) {
     if (b->st != CY_OK) return -1;
-    cy_node *n = new_node(b, CY_OP_UPSAMPLE);
-    if (!n) return -1;
-    n->nin = 1;
-    n->in[0] = x;
-    n->scale = scale;
-    int idx = b->g->nnodes - 1;
     cy_shape s = vshape(b, x);
     s.h *= scale;
     s.w *= scale;
-    int out = new_value(b, s);
-    b->g->nodes[idx].out = out;
+    int out;
+    cy_node *n = emit(b, CY_OP_UPSAMPLE, &x, 1, s, &out);
+    if (n) n->scale = scale;
     return out;
 }
 
@@ -358,19 +342,15 @@ static attention_d decl_attention(builder *b, const char *p, int dim, int heads,
 static int fwd_attention(builder *b, const attention_d *d, int x) {
     int qkv = fwd_conv(b, &d->qkv, x);
     if (b->st != CY_OK) return -1;
-    cy_node *n = new_node(b, CY_OP_ATTN);
+    cy_shape s = vshape(b, qkv);
+    s.c = d->heads * d->hd;
+    int o;
+    cy_node *n = emit(b, CY_OP_ATTN, &qkv, 1, s, &o);
     if (!n) return -1;
-    n->nin = 1;
-    n->in[0] = qkv;
     n->heads = d->heads;
     n->kd = d->kd;
     n->hd = d->hd;
     n->attn_scale = d->scale;
-    int idx = b->g->nnodes - 1;
-    cy_shape s = vshape(b, qkv);
-    s.c = d->heads * d->hd;
-    int o = new_value(b, s);
-    b->g->nodes[idx].out = o;
     int per = 2 * d->kd + d->hd;
     int v = fwd_slice(b, qkv, d->heads, per, 2 * d->kd, d->hd);
     int sum = fwd_binary(b, CY_OP_ADD, o, fwd_conv(b, &d->pe, v));

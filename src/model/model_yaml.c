@@ -219,11 +219,14 @@ static cy_status parse_layer(cy_model *m, const char *path, const cy_yaml *row, 
         }
         if (mi->kind == CY_MOD_C3K2) {
             m->legacy = 0;
-            if (m->scale && strchr("mlx", m->scale)) {
+            /* Ultralytics tests `scale in "mlx"`, and a model without a scale
+             * ("" : a YAML without scales whose name has no scale letter)
+             * passes that substring test too. */
+            if (!m->scale || strchr("mlx", m->scale)) {
                 if (na <= 3)
                     return cy_fail(err, CY_ERR_FORMAT,
-                                   "%s:%d: layer %d: C3k2 needs its c3k argument at scale %c",
-                                   path, ya->line, i, m->scale);
+                                   "%s:%d: layer %d: C3k2 needs its c3k argument at scale '%c'",
+                                   path, ya->line, i, m->scale ? m->scale : '-');
                 a[3] = arg_bool(1);
             }
         }
@@ -449,9 +452,8 @@ cy_status cy_model_parse_yaml(cy_model *m, const char *given, int nc_override, c
             goto done;
         }
         m->max_channels = (int)mc;
-    } else {
-        m->scale = 0;
     }
+    /* without scales, the letter from the name (if any) still steers C3k2 */
     const cy_yaml *bb = cy_yaml_get(root, "backbone"), *hd = cy_yaml_get(root, "head");
     if (!bb || bb->kind != CY_YAML_SEQ || (hd && hd->kind != CY_YAML_SEQ)) {
         st = cy_fail(err, CY_ERR_FORMAT, "%s: 'backbone' (and 'head') must be lists of layers", path);
