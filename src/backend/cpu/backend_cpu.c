@@ -65,6 +65,8 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->concat = cpu_concat;
     b->slice_channels = cpu_slice_channels;
     b->attention = cpu_attention;
+    b->matmul = cpu_matmul;
+    b->softmax = cpu_softmax;
     *out = b;
     return CY_OK;
 fail:

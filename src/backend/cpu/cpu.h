@@ -65,4 +65,13 @@ cy_status cpu_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                              cy_error *err);
 cy_status cpu_attention(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
                         int heads, int kd, int hd, float scale, cy_error *err);
+/* Plain-array ops on [rows, cols] / row-major matrices. */
+cy_status cpu_matmul(cy_backend *b, int batch, int M, int N, int K, int trans_a,
+                     int trans_b, float alpha, const float *A, int64_t lda,
+                     int64_t stride_a, const float *B, int64_t ldb, int64_t stride_b,
+                     float beta, float *C, int64_t ldc, int64_t stride_c,
+                     cy_error *err);
+cy_status cpu_softmax(cy_backend *b, const float *in, float *out, int64_t rows,
+                      int cols, cy_error *err);
+
 #endif

@@ -21,6 +21,8 @@ cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
     b->concat = ref_concat;
     b->slice_channels = ref_slice_channels;
     b->attention = ref_attention;
+    b->matmul = ref_matmul;
+    b->softmax = ref_softmax;
     *out = b;
     return CY_OK;
 }

@@ -146,3 +146,57 @@ cy_status cy_check_attention(const cy_tensor *qkv, const cy_tensor *out, int hea
                        SHAPE_ARGS(out->s));
     return CY_OK;
 }
+
+/* A stored [rows, cols] row-major matrix with leading dimension ld. */
+static cy_status check_matrix(const char *name, const void *p, int rows, int cols,
+                              int64_t ld, int64_t stride, int batch, cy_error *err) {
+    const int64_t need = cols > 1 ? cols : 1;
+    if (ld < need)
+        return cy_fail(err, CY_ERR_ARG,
+                       "matmul: ld%s %lld is less than its stored row length %d "
+                       "(stored %s is [%d, %d])", name, (long long)ld, cols, name, rows,
+                       cols);
+    if (stride < 0)
+        return cy_fail(err, CY_ERR_ARG, "matmul: stride_%s %lld is negative", name,
+                       (long long)stride);
+    if (!p && batch > 0 && rows > 0 && cols > 0)
+        return cy_fail(err, CY_ERR_ARG, "matmul: %s is NULL", name);
+    return CY_OK;
+}
+
+cy_status cy_check_matmul(int batch, int M, int N, int K, int trans_a, int trans_b,
+                          const float *A, int64_t lda, int64_t stride_a,
+                          const float *B, int64_t ldb, int64_t stride_b,
+                          const float *C, int64_t ldc, int64_t stride_c,
+                          cy_error *err) {
+    if (batch < 0 || M < 0 || N < 0 || K < 0)
+        return cy_fail(err, CY_ERR_ARG, "matmul: negative size batch %d M %d N %d K %d",
+                       batch, M, N, K);
+    /* stored shapes: A is [M, K] or, transposed, [K, M]; B [K, N] or [N, K] */
+    CY_TRY(check_matrix("a", A, trans_a ? K : M, trans_a ? M : K, lda, stride_a, batch,
+                        err));
+    CY_TRY(check_matrix("b", B, trans_b ? N : K, trans_b ? K : N, ldb, stride_b, batch,
+                        err));
+    CY_TRY(check_matrix("c", C, M, N, ldc, stride_c, batch, err));
+    if (batch > 1 && stride_c == 0 && M > 0 && N > 0)
+        return cy_fail(err, CY_ERR_ARG,
+                       "matmul: stride_c 0 with batch %d writes one C from every item",
+                       batch);
+    return CY_OK;
+}
+
+cy_status cy_check_softmax(const float *in, const float *out, int64_t rows, int cols,
+                           cy_error *err) {
+    if (rows < 0 || cols < 0)
+        return cy_fail(err, CY_ERR_ARG, "softmax: negative size rows %lld cols %d",
+                       (long long)rows, cols);
+    if (rows == 0 || cols == 0) return CY_OK;
+    if (!in || !out)
+        return cy_fail(err, CY_ERR_ARG, "softmax: %s is NULL", !in ? "input" : "output");
+    const uintptr_t i = (uintptr_t)in, o = (uintptr_t)out;
+    const uintptr_t bytes = (uintptr_t)rows * (uintptr_t)cols * sizeof(float);
+    if (i != o && i < o + bytes && o < i + bytes)
+        return cy_fail(err, CY_ERR_ARG,
+                       "softmax: input and output overlap without being the same array");
+    return CY_OK;
+}

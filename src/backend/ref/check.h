@@ -21,6 +21,14 @@ cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,
                          int group_stride, int offset, int len, cy_error *err);
 cy_status cy_check_attention(const cy_tensor *qkv, const cy_tensor *out, int heads,
                              int kd, int hd, cy_error *err);
+/* Plain-array ops (see backend.h for the contracts). */
+cy_status cy_check_matmul(int batch, int M, int N, int K, int trans_a, int trans_b,
+                          const float *A, int64_t lda, int64_t stride_a,
+                          const float *B, int64_t ldb, int64_t stride_b,
+                          const float *C, int64_t ldc, int64_t stride_c,
+                          cy_error *err);
+cy_status cy_check_softmax(const float *in, const float *out, int64_t rows, int cols,
+                           cy_error *err);
 
 /* Output size of a floor-mode pooling window (PyTorch). */
 static inline int cy_pool_out(int in, int k, int stride, int pad) {

@@ -27,4 +27,13 @@ cy_status ref_attention(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
 
 /* One activation value, as PyTorch defines it (SiLU = x * sigmoid(x)). */
 float ref_act1(float x, cy_act act);
+/* Plain-array ops on [rows, cols] / row-major matrices. */
+cy_status ref_matmul(cy_backend *b, int batch, int M, int N, int K, int trans_a,
+                     int trans_b, float alpha, const float *A, int64_t lda,
+                     int64_t stride_a, const float *B, int64_t ldb, int64_t stride_b,
+                     float beta, float *C, int64_t ldc, int64_t stride_c,
+                     cy_error *err);
+cy_status ref_softmax(cy_backend *b, const float *in, float *out, int64_t rows,
+                      int cols, cy_error *err);
+
 #endif
