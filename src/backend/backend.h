@@ -104,6 +104,49 @@ struct cy_backend {
      * in == out (in place) allowed; no other overlap. rows, cols >= 0. */
     cy_status (*softmax)(cy_backend *b, const float *in, float *out, int64_t rows,
                          int cols, cy_error *err);
+    /* ---- backward ----------------------------------------------------------
+     * Every backward ACCUMULATES: din += dL/din, dweight += dL/dweight, so a
+     * value read by several nodes gets the sum of its gradients, and weight
+     * gradients can accumulate over batches. A NULL output gradient pointer
+     * means "not needed" (e.g. din of the first layer, or of a detached
+     * input). The forward's slot is passed back so fast kernels can reuse
+     * what the forward built (primitive descriptors, workspaces). */
+
+    /* conv2d without BN/activation (training emits conv -> batchnorm ->
+     * activation as separate nodes): din [in shape], dweight [cout][cin/g]
+     * [kh][kw], dbias [cout]; p->bn_gamma must be NULL, p->act NONE. */
+    cy_status (*conv2d_backward)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din, float *dweight,
+                                 float *dbias, const cy_conv_params *p, cy_error *err);
+    /* Training-mode batchnorm backward, from the forward's save_mean and
+     * save_invstd (batch statistics): din, dgamma, dbeta accumulate. */
+    cy_status (*batchnorm_backward)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                    const cy_tensor *dout, cy_tensor *din,
+                                    const cy_bn_params *p, float *dgamma, float *dbeta,
+                                    cy_error *err);
+    /* in is the activation's INPUT (pre-activation). */
+    cy_status (*activation_backward)(cy_backend *b, const cy_tensor *in,
+                                     const cy_tensor *dout, cy_tensor *din, cy_act act,
+                                     cy_error *err);
+    /* Gradient to the argmax of each window (the first maximum in window
+     * scan order, PyTorch's choice on ties). */
+    cy_status (*maxpool2d_backward)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                    const cy_tensor *dout, cy_tensor *din, int k,
+                                    int stride, int pad, cy_error *err);
+    cy_status (*upsample_nearest_backward)(cy_backend *b, const cy_tensor *dout,
+                                           cy_tensor *din, int scale, cy_error *err);
+    /* din channel g*group_stride + offset + j += dout channel g*len + j: the
+     * adjoint of slice_channels (concat's backward is one of these per input). */
+    cy_status (*slice_channels_backward)(cy_backend *b, const cy_tensor *dout,
+                                         cy_tensor *din, int groups, int group_stride,
+                                         int offset, int len, cy_error *err);
+    /* dqkv += dL/dqkv of attention (recomputes the softmax from qkv). */
+    cy_status (*attention_backward)(cy_backend *b, const cy_tensor *qkv,
+                                    const cy_tensor *dout, cy_tensor *dqkv, int heads,
+                                    int kd, int hd, float scale, cy_error *err);
+    /* out += in (gradient accumulation of an add's two inputs, copies). */
+    cy_status (*accumulate)(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                            cy_error *err);
 };
 
 /* Plain C, NCHW. Never fails for valid shapes. */
