@@ -117,6 +117,13 @@ CY_API cy_status cy_model_forward(cy_model *m, const float *input, int n, int h,
 /* Keep every layer's output of the next forwards readable (uses more
  * memory: no activation buffer is reused). */
 CY_API void cy_model_set_keep_layers(cy_model *m, int keep);
+/* Runs the graph only (no decoding): in training mode this is the train
+ * forward whose head outputs cy_model_raw_head reads. */
+CY_API cy_status cy_model_run(cy_model *m, const float *input, int n, int h,
+                              int w, cy_error *err);
+/* Training mode: BatchNorm uses (and updates) batch statistics, every
+ * activation is kept for the backward pass. */
+CY_API void cy_model_set_training(cy_model *m, int training);
 /* Also run the one-to-many head branch in eval (end2end models only run the
  * one-to-one branch by default, as a fused Ultralytics model does). */
 CY_API void cy_model_set_want_one2many(cy_model *m, int want);

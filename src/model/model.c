@@ -20,6 +20,7 @@ void cy_model_free(cy_model *m) {
     free(m->layers);
     free(m->entries);
     free(m->params);
+    free(m->grads);
     free(m->buffers);
     free(m->counters);
     free(m);
@@ -106,6 +107,10 @@ static cy_status forward_graph(cy_model *m, const float *input, int n, int h, in
     return cy_model_run_graph(m, input, s, err);
 }
 
+cy_status cy_model_run(cy_model *m, const float *input, int n, int h, int w, cy_error *err) {
+    return forward_graph(m, input, n, h, w, err);
+}
+
 cy_status cy_model_forward(cy_model *m, const float *input, int n, int h, int w,
                            const cy_predict_params *pp, cy_array *out, cy_error *err) {
     memset(out, 0, sizeof *out);
@@ -154,6 +159,11 @@ void cy_model_set_keep_layers(cy_model *m, int keep) {
     m->keep_layers = !!keep;
 }
 
+void cy_model_set_training(cy_model *m, int training) {
+    if (m->training != !!training) cy_graph_free(m); /* a different graph */
+    m->training = !!training;
+}
+
 void cy_model_set_want_one2many(cy_model *m, int want) {
     if (m->want_o2m != !!want) m->graph.planned = 0;
     m->want_o2m = !!want;
@@ -164,7 +174,7 @@ cy_status cy_model_raw_head(cy_model *m, int one2one, int boxes, cy_array *out, 
     const cy_graph *g = &m->graph;
     if (!g->planned) return cy_fail(err, CY_ERR_ARG, "no forward pass has run yet");
     if (one2one && !m->end2end) return cy_fail(err, CY_ERR_ARG, "the model has no one-to-one branch");
-    if (!one2one && m->end2end && !m->want_o2m)
+    if (!one2one && m->end2end && !m->want_o2m && !g->training)
         return cy_fail(err, CY_ERR_ARG, "the one-to-many branch was not run");
     const cy_head_values *hv = one2one ? &g->o2o : &g->o2m;
     int n = g->input.n, A = cy_detect_anchors(m);

@@ -63,7 +63,7 @@ typedef struct {
 
 typedef enum {
     CY_OP_CONV, CY_OP_ACT, CY_OP_ADD, CY_OP_MAXPOOL, CY_OP_UPSAMPLE, CY_OP_CONCAT,
-    CY_OP_SLICE, CY_OP_ATTN
+    CY_OP_SLICE, CY_OP_ATTN, CY_OP_BN
 } cy_op;
 
 typedef struct {
@@ -82,6 +82,8 @@ typedef struct {
     int heads, kd, hd;          /* ATTN */
     float attn_scale;
     int live;                   /* needed for the requested outputs */
+    int detach_input;           /* backward stops here: no gradient to in[] (o2o head) */
+    float *bn_save;             /* BN (training): batch mean then invstd, 2*C floats */
     cy_slot slot;
 } cy_node;
 
@@ -115,6 +117,8 @@ typedef struct {
     cy_block *blocks;           /* value memory, reused once a value is dead */
     int nblocks;
     int planned;                /* memory planned for the current outputs */
+    int training;               /* built as conv -> batchnorm(batch stats) -> act */
+    float **grad;               /* per value: dL/dvalue (training), or NULL */
     int built;
 } cy_graph;
 
@@ -144,6 +148,8 @@ struct cy_model {
     cy_backend *backend;
     cy_graph graph;
     int keep_layers;             /* keep every layer output (dump, hooks) */
+    int training;                /* next graph is a training graph */
+    float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
 };
 
@@ -156,10 +162,20 @@ void cy_graph_free(cy_model *m);
 void cy_model_head_bias_init(cy_model *m);
 /* model_run.c */
 cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, cy_error *err);
+/* Value v of the graph as a tensor (in the backend's layout). */
+cy_tensor cy_graph_tensor(const cy_graph *g, int v);
 /* Runs node k alone on the values of the last forward (profiling). */
 cy_status cy_model_run_node(cy_model *m, int k, cy_error *err);
 /* Copies a graph value out as NCHW float32. */
 void cy_model_value_nchw(const cy_model *m, int value, float *dst);
+/* model_backward.c: zero the gradients, seed the head gradients, walk the
+ * graph backwards accumulating into m->grads. */
+cy_status cy_model_backward(cy_model *m, cy_error *err);
+/* Allocates (first call) or clears m->grads. */
+cy_status cy_model_zero_grad(cy_model *m, cy_error *err);
+/* Adds src, a head gradient in the [n, C, A] layout of cy_model_raw_head, to
+ * the gradient of that head output. */
+cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const float *src, cy_error *err);
 /* model_flops.c */
 double cy_model_gflops(const cy_model *m, int imgsz);
 

@@ -19,6 +19,7 @@ typedef struct {
     int registering;
     int cursor;
     int silu_counted;
+    int detach_next;   /* convs emitted now read detached inputs (o2o head) */
     cy_status st;
     cy_error *err;
 } builder;
@@ -179,12 +180,29 @@ static int fwd_conv(builder *b, const conv_d *d, int x) {
                          .act = d->act ? CY_ACT_SILU : CY_ACT_NONE};
     int out;
     cy_node *n = emit(b, CY_OP_CONV, &x, 1, cy_conv_out_shape(in, d->c2, &cp), &out);
-    if (n) {
-        n->w = d->w;
-        n->b = d->bias;
-        n->bn = d->bn;
-        n->cout = d->c2;
-        n->cp = cp;
+    if (!n) return -1;
+    n->w = d->w;
+    n->b = d->bias;
+    n->cout = d->c2;
+    n->cp = cp;
+    n->detach_input = b->detach_next;
+    if (!b->g->training) {
+        n->bn = d->bn; /* eval: BN and activation fused into the conv */
+        return out;
+    }
+    /* training: batch statistics need BN as its own node, then the activation */
+    n->cp.act = CY_ACT_NONE;
+    if (d->bn >= 0) {
+        int x2 = out;
+        cy_node *bn = emit(b, CY_OP_BN, &x2, 1, vshape(b, x2), &out);
+        if (!bn) return -1;
+        bn->bn = d->bn;
+    }
+    if (d->act) {
+        int x3 = out;
+        cy_node *a = emit(b, CY_OP_ACT, &x3, 1, vshape(b, x3), &out);
+        if (!a) return -1;
+        a->act = CY_ACT_SILU;
     }
     return out;
 }
@@ -554,15 +572,25 @@ static void decl_head_branch(builder *b, head_branch_d *d, const char *p, const 
     }
 }
 
-static void fwd_head_branch(builder *b, const head_branch_d *d, const int *xs, cy_head_values *hv) {
+/* detached: the branch sees x.detach() (YOLO26's one-to-one head), so its
+ * first convs pass no gradient back to the neck. */
+static void fwd_head_branch(builder *b, const head_branch_d *d, const int *xs, cy_head_values *hv,
+                            int detached) {
     for (int i = 0; i < b->m->nl; i++) {
         int y = xs[i];
-        for (int j = 0; j < 3; j++) y = fwd_conv(b, &d->box[i][j], y);
+        for (int j = 0; j < 3; j++) {
+            b->detach_next = detached && j == 0;
+            y = fwd_conv(b, &d->box[i][j], y);
+        }
         hv->box[i] = y;
         y = xs[i];
-        for (int j = 0; j < d->ncls; j++) y = fwd_conv(b, &d->cls[i][j], y);
+        for (int j = 0; j < d->ncls; j++) {
+            b->detach_next = detached && j == 0;
+            y = fwd_conv(b, &d->cls[i][j], y);
+        }
         hv->cls[i] = y;
     }
+    b->detach_next = 0;
 }
 
 static void build_detect(builder *b, const cy_layer *L, const int *xs) {
@@ -595,8 +623,8 @@ static void build_detect(builder *b, const cy_layer *L, const int *xs) {
         count_modules(b, 1); /* nn.Identity */
     }
     if (m->end2end) decl_head_branch(b, o2o, p, "one2one_cv2", "one2one_cv3", ch, 1);
-    fwd_head_branch(b, o2m, xs, &b->g->o2m);
-    if (m->end2end) fwd_head_branch(b, o2o, xs, &b->g->o2o);
+    fwd_head_branch(b, o2m, xs, &b->g->o2m, 0);
+    if (m->end2end) fwd_head_branch(b, o2o, xs, &b->g->o2o, 1);
     for (int i = 0; i < m->nl && b->st == CY_OK; i++) {
         cy_shape s = vshape(b, xs[i]);
         b->g->level_h[i] = s.h;
@@ -685,6 +713,9 @@ void cy_graph_free(cy_model *m) {
         if (g->nodes[i].slot && m->backend) m->backend->slot_free(m->backend, g->nodes[i].slot);
     for (int i = 0; i < g->nblocks; i++) free(g->blocks[i].data);
     free(g->blocks);
+    for (int i = 0; g->grad && i < g->nvalues; i++) free(g->grad[i]);
+    free(g->grad);
+    for (int i = 0; i < g->nnodes; i++) free(g->nodes[i].bn_save);
     free(g->nodes);
     free(g->values);
     free(g->layer_value);
@@ -697,6 +728,7 @@ cy_status cy_model_build_graph(cy_model *m, cy_shape input, cy_error *err) {
     builder b = {.m = m, .g = g, .registering = m->entries == NULL, .err = err};
     if (b.registering) m->modules = 0;
     g->input = input;
+    g->training = m->training;
     g->layer_value = calloc(m->nlayers, sizeof *g->layer_value);
     if (!g->layer_value) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     new_value(&b, input);

@@ -21,6 +21,9 @@ static void mark_outputs(cy_model *m) {
     if (m->keep_layers)
         for (int i = 0; i < m->nlayers; i++)
             if (g->layer_value[i] > 0) g->values[g->layer_value[i]].keep = 1;
+    /* backward reads the forward's values: keep them all (o2m branch too) */
+    if (g->training)
+        for (int i = 0; i < g->nvalues; i++) g->values[i].keep = 1;
 }
 
 static cy_status plan(cy_model *m, cy_error *err) {
@@ -83,11 +86,17 @@ static cy_status plan(cy_model *m, cy_error *err) {
         block_of[v] = best;
     }
     free(block_of);
+    for (int k = 0; k < g->nnodes; k++) {
+        cy_node *n = &g->nodes[k];
+        if (n->op != CY_OP_BN || !n->live || n->bn_save) continue;
+        n->bn_save = malloc(2 * (size_t)g->values[n->out].s.c * sizeof(float));
+        if (!n->bn_save) return cy_fail(err, CY_ERR_MEMORY, "out of memory planning the graph");
+    }
     g->planned = 1;
     return CY_OK;
 }
 
-static cy_tensor tensor_of(cy_graph *g, int v) {
+cy_tensor cy_graph_tensor(const cy_graph *g, int v) {
     cy_tensor t = {g->values[v].data, g->values[v].s};
     return t;
 }
@@ -95,8 +104,8 @@ static cy_tensor tensor_of(cy_graph *g, int v) {
 static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     cy_backend *be = m->backend;
     cy_graph *g = &m->graph;
-    cy_tensor out = tensor_of(g, n->out);
-    cy_tensor in0 = tensor_of(g, n->in[0]);
+    cy_tensor out = cy_graph_tensor(g, n->out);
+    cy_tensor in0 = cy_graph_tensor(g, n->in[0]);
     switch (n->op) {
     case CY_OP_CONV: {
         cy_conv_params cp = n->cp;
@@ -112,8 +121,20 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
         return be->conv2d(be, &n->slot, &in0, &out, &cp, err);
     }
     case CY_OP_ACT: return be->activation(be, &in0, &out, n->act, err);
+    case CY_OP_BN: {
+        int C = out.s.c;
+        cy_bn_params bp = {.gamma = m->params + m->entries[n->bn].offset,
+                           .beta = m->params + m->entries[n->bn + 1].offset,
+                           .running_mean = m->buffers + m->entries[n->bn + 2].offset,
+                           .running_var = m->buffers + m->entries[n->bn + 3].offset,
+                           .eps = 1e-3f, .momentum = 0.03f, .training = 1,
+                           .save_mean = n->bn_save, .save_invstd = n->bn_save + C};
+        CY_TRY(be->batchnorm(be, &n->slot, &in0, &out, &bp, err));
+        m->counters[m->entries[n->bn + 4].offset] += 1; /* num_batches_tracked */
+        return CY_OK;
+    }
     case CY_OP_ADD: {
-        cy_tensor in1 = tensor_of(g, n->in[1]);
+        cy_tensor in1 = cy_graph_tensor(g, n->in[1]);
         return be->add(be, &in0, &in1, &out, err);
     }
     case CY_OP_MAXPOOL: return be->maxpool2d(be, &n->slot, &in0, &out, n->k, n->stride, n->pad, err);
@@ -122,7 +143,7 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
         cy_tensor ts[CY_MAX_FROM];
         const cy_tensor *ps[CY_MAX_FROM];
         for (int j = 0; j < n->nin; j++) {
-            ts[j] = tensor_of(g, n->in[j]);
+            ts[j] = cy_graph_tensor(g, n->in[j]);
             ps[j] = &ts[j];
         }
         return be->concat(be, ps, n->nin, &out, err);
