@@ -20,12 +20,28 @@ dnnl_status_t cpu_memory_tag(dnnl_memory_t *m, dnnl_engine_t eng, int ndims,
     return dnnl_memory_create(m, &md, eng, handle ? handle : DNNL_MEMORY_NONE);
 }
 
+float *cpu_scratch(cpu_impl *c, size_t n) {
+    if (n > c->scratch_cap) {
+        free(c->scratch);
+        c->scratch = malloc(n * sizeof *c->scratch);
+        c->scratch_cap = c->scratch ? n : 0;
+    }
+    return c->scratch;
+}
+
+void cpu_add_into(const cpu_impl *c, float *restrict y, const float *restrict x, size_t n) {
+    const long m = (long)n;
+#pragma omp parallel for simd num_threads(c->threads) if (m > 32768)
+    for (long i = 0; i < m; i++) y[i] += x[i];
+}
+
 static void cpu_destroy(cy_backend *b) {
     if (!b) return;
     cpu_impl *c = cpu_of(b);
     if (c) {
         if (c->stream) dnnl_stream_destroy(c->stream);
         if (c->engine) dnnl_engine_destroy(c->engine);
+        free(c->scratch);
         free(c);
     }
     free(b);
@@ -67,6 +83,14 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->attention = cpu_attention;
     b->matmul = cpu_matmul;
     b->softmax = cpu_softmax;
+    b->conv2d_backward = cpu_conv2d_backward;
+    b->batchnorm_backward = cpu_batchnorm_backward;
+    b->activation_backward = cpu_activation_backward;
+    b->maxpool2d_backward = cpu_maxpool2d_backward;
+    b->upsample_nearest_backward = cpu_upsample_nearest_backward;
+    b->slice_channels_backward = cpu_slice_channels_backward;
+    b->attention_backward = cpu_attention_backward;
+    b->accumulate = cpu_accumulate;
     *out = b;
     return CY_OK;
 fail:

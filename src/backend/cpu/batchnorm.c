@@ -133,3 +133,78 @@ cy_status cpu_batchnorm(cy_backend *b, cy_slot *slot, const cy_tensor *in,
 fail:
     return rc;
 }
+
+/* Training-mode backward on NHWC, two passes over channel rows (oneDNN's
+ * backward primitive writes diff_src instead of adding to it, which would
+ * cost a third pass through a scratch copy):
+ *   1. per channel S1 = sum dy, S2 = sum dy (x - mean): float partials over
+ *      blocks of rows, summed in double per thread, then across threads;
+ *   2. din += a dy + b (x - mean) + d with a = gamma invstd,
+ *      b = -gamma invstd^3 S2 / M, d = -a S1 / M.
+ * dbeta += S1, dgamma += invstd S2. */
+#define BN_BLOCK 64
+
+cy_status cpu_batchnorm_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din,
+                                 const cy_bn_params *p, float *dgamma, float *dbeta,
+                                 cy_error *err) {
+    const cpu_impl *c = cpu_of(b);
+    CY_TRY(cy_check_bn_backward(in, dout, din, p, err));
+    if (!din && !dgamma && !dbeta) return CY_OK;
+    cpu_use_threads(c);
+    const int C = in->s.c;
+    const long px = (long)in->s.n * in->s.h * in->s.w;
+    const long nblk = (px + BN_BLOCK - 1) / BN_BLOCK;
+    const int team = px * C > 32768 ? c->threads : 1;
+    /* per thread: double S1, S2, then float block partials; then a, b, d */
+    const size_t per = 2 * (size_t)C * sizeof(double) + 2 * (size_t)C * sizeof(float);
+    char *mem = calloc(1, (size_t)team * per + 3 * (size_t)C * sizeof(float));
+    if (!mem) return cy_fail(err, CY_ERR_MEMORY, "batchnorm_backward: out of memory");
+    const float *mean = p->save_mean, *x0 = in->data, *dy0 = dout->data;
+#pragma omp parallel num_threads(team) if (team > 1)
+    {
+        double *s1 = (double *)(mem + (size_t)omp_get_thread_num() * per), *s2 = s1 + C;
+        float *f1 = (float *)(s2 + C), *f2 = f1 + C;
+#pragma omp for schedule(static)
+        for (long blk = 0; blk < nblk; blk++) {
+            const long r1 = (blk + 1) * BN_BLOCK < px ? (blk + 1) * BN_BLOCK : px;
+            for (int k = 0; k < C; k++) f1[k] = f2[k] = 0;
+            for (long r = blk * BN_BLOCK; r < r1; r++) {
+                const float *x = x0 + (size_t)r * C, *dy = dy0 + (size_t)r * C;
+#pragma omp simd
+                for (int k = 0; k < C; k++) {
+                    f1[k] += dy[k];
+                    f2[k] += dy[k] * (x[k] - mean[k]);
+                }
+            }
+            for (int k = 0; k < C; k++) s1[k] += f1[k], s2[k] += f2[k];
+        }
+    }
+    float *ca = (float *)(mem + (size_t)team * per), *cb = ca + C, *cd = cb + C;
+    const double M = (double)px;
+    for (int k = 0; k < C; k++) {
+        double S1 = 0, S2 = 0;
+        for (int t = 0; t < team; t++) {
+            const double *s1 = (const double *)(mem + (size_t)t * per);
+            S1 += s1[k], S2 += s1[C + k];
+        }
+        const double is = p->save_invstd[k], g = p->gamma ? p->gamma[k] : 1.0;
+        if (dbeta) dbeta[k] = (float)(dbeta[k] + S1);
+        if (dgamma) dgamma[k] = (float)(dgamma[k] + is * S2);
+        ca[k] = (float)(g * is);
+        cb[k] = (float)(-g * is * is * is * S2 / M);
+        cd[k] = (float)(-g * is * S1 / M);
+    }
+    if (din) {
+        float *dx0 = din->data;
+#pragma omp parallel for num_threads(team) schedule(static) if (team > 1)
+        for (long r = 0; r < px; r++) {
+            const float *x = x0 + (size_t)r * C, *dy = dy0 + (size_t)r * C;
+            float *dx = dx0 + (size_t)r * C;
+#pragma omp simd
+            for (int k = 0; k < C; k++) dx[k] += ca[k] * dy[k] + cb[k] * (x[k] - mean[k]) + cd[k];
+        }
+    }
+    free(mem);
+    return CY_OK;
+}

@@ -44,3 +44,27 @@ cy_status cpu_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
     }
     return CY_OK;
 }
+
+/* The adjoint of slice_channels, per pixel: din channel
+ * g*group_stride + offset + j += dout channel g*len + j. */
+cy_status cpu_slice_channels_backward(cy_backend *b, const cy_tensor *dout,
+                                      cy_tensor *din, int groups, int group_stride,
+                                      int offset, int len, cy_error *err) {
+    const cpu_impl *c = cpu_of(b);
+    CY_TRY(cy_check_slice_backward(dout, din, groups, group_stride, offset, len, err));
+    if (!din) return CY_OK;
+    const long px = (long)din->s.n * din->s.h * din->s.w;
+    const int IC = din->s.c, OC = dout->s.c;
+#pragma omp parallel for num_threads(c->threads) if (px * OC > 16384)
+    for (long i = 0; i < px; i++) {
+        float *x = din->data + (size_t)i * IC + offset;
+        const float *y = dout->data + (size_t)i * OC;
+        for (int g = 0; g < groups; g++) {
+            float *xg = x + (size_t)g * group_stride;
+            const float *yg = y + (size_t)g * len;
+#pragma omp simd
+            for (int j = 0; j < len; j++) xg[j] += yg[j];
+        }
+    }
+    return CY_OK;
+}

@@ -85,3 +85,69 @@ cy_status cpu_maxpool2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
 fail:
     return rc;
 }
+
+/* Max pooling backward on NHWC, an OpenMP loop (oneDNN's needs the forward
+ * run in training mode for its workspace). Tasks are (image, channel range)
+ * pairs, so no two touch the same din; a range is all channels unless there
+ * are fewer images than threads: whole contiguous pixel rows, as blocks of
+ * a few channels strided by C thrash L1's sets (3x slower). Per output
+ * pixel, each channel's argmax is found as the reference finds it: the
+ * first real position, then moved by a strictly larger value or a NaN
+ * (PyTorch's choice); then its gradient is added there. */
+cy_status cpu_maxpool2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din, int k,
+                                 int stride, int pad, cy_error *err) {
+    const cpu_impl *c = cpu_of(b);
+    CY_TRY(cy_check_maxpool_backward(in, dout, din, k, stride, pad, err));
+    if (!din) return CY_OK;
+    cpu_use_threads(c);
+    const int C = in->s.c, H = in->s.h, W = in->s.w, OH = dout->s.h, OW = dout->s.w;
+    const int team = (long)OH * OW * C * k * k * in->s.n > 65536 ? c->threads : 1;
+    /* channel ranges per image: enough tasks for the team, 16-channel steps */
+    int parts = in->s.n >= team ? 1 : (team + in->s.n - 1) / in->s.n;
+    int cw = (C + parts - 1) / parts;
+    cw = (cw + 15) / 16 * 16;
+    parts = (C + cw - 1) / cw;
+    const long tasks = (long)in->s.n * parts;
+    char *mem = malloc((size_t)team * cw * (sizeof(float) + sizeof(int)));
+    if (!mem) return cy_fail(err, CY_ERR_MEMORY, "maxpool2d_backward: out of memory");
+#pragma omp parallel for num_threads(team) schedule(dynamic) if (team > 1)
+    for (long t = 0; t < tasks; t++) {
+        const int n = (int)(t / parts), c0 = (int)(t % parts) * cw;
+        const int cn = C - c0 < cw ? C - c0 : cw;
+        const float *x = in->data + (size_t)n * H * W * C + c0;
+        const float *dy = dout->data + (size_t)n * OH * OW * C + c0;
+        float *dx = din->data + (size_t)n * H * W * C + c0;
+        float *best = (float *)(mem + (size_t)omp_get_thread_num() * cw *
+                                          (sizeof(float) + sizeof(int)));
+        int *at = (int *)(best + cw);
+        for (int oy = 0; oy < OH; oy++) {
+            const int iy0 = oy * stride - pad;
+            const int ky0 = iy0 < 0 ? -iy0 : 0, ky1 = H - iy0 < k ? H - iy0 : k;
+            for (int ox = 0; ox < OW; ox++) {
+                const int ix0 = ox * stride - pad;
+                const int kx0 = ix0 < 0 ? -ix0 : 0, kx1 = W - ix0 < k ? W - ix0 : k;
+                const int first = (iy0 + ky0) * W + ix0 + kx0;
+                const float *x0 = x + (size_t)first * C;
+#pragma omp simd
+                for (int j = 0; j < cn; j++) best[j] = x0[j], at[j] = first;
+                for (int ky = ky0; ky < ky1; ky++)
+                    for (int kx = ky == ky0 ? kx0 + 1 : kx0; kx < kx1; kx++) {
+                        const int pos = (iy0 + ky) * W + ix0 + kx;
+                        const float *xr = x + (size_t)pos * C;
+#pragma omp simd
+                        for (int j = 0; j < cn; j++) {
+                            const float v = xr[j];
+                            const int up = v > best[j] || v != v;
+                            best[j] = up ? v : best[j];
+                            at[j] = up ? pos : at[j];
+                        }
+                    }
+                const float *g = dy + ((size_t)oy * OW + ox) * C;
+                for (int j = 0; j < cn; j++) dx[(size_t)at[j] * C + j] += g[j];
+            }
+        }
+    }
+    free(mem);
+    return CY_OK;
+}

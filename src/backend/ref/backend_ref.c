@@ -23,6 +23,14 @@ cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
     b->attention = ref_attention;
     b->matmul = ref_matmul;
     b->softmax = ref_softmax;
+    b->conv2d_backward = ref_conv2d_backward;
+    b->batchnorm_backward = ref_batchnorm_backward;
+    b->activation_backward = ref_activation_backward;
+    b->maxpool2d_backward = ref_maxpool2d_backward;
+    b->upsample_nearest_backward = ref_upsample_nearest_backward;
+    b->slice_channels_backward = ref_slice_channels_backward;
+    b->attention_backward = ref_attention_backward;
+    b->accumulate = ref_accumulate;
     *out = b;
     return CY_OK;
 }

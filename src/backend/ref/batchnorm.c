@@ -53,3 +53,44 @@ cy_status ref_batchnorm(cy_backend *b, cy_slot *slot, const cy_tensor *in,
     }
     return CY_OK;
 }
+
+/* Reference training-mode BatchNorm2d backward, through the batch statistics
+ * (PyTorch's formula), from the forward's saved mean and 1/sqrt(var + eps):
+ *   xhat = (x - mean) * invstd,  M = N*H*W
+ *   dbeta  += sum dy,  dgamma += sum dy * xhat
+ *   din    += gamma * invstd / M * (M dy - sum dy - xhat * sum dy*xhat) */
+cy_status ref_batchnorm_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din,
+                                 const cy_bn_params *p, float *dgamma, float *dbeta,
+                                 cy_error *err) {
+    CY_TRY(cy_check_bn_backward(in, dout, din, p, err));
+    const int N = in->s.n, C = in->s.c;
+    const size_t hw = (size_t)in->s.h * in->s.w;
+    const double M = (double)N * hw;
+    for (int c = 0; c < C; c++) {
+        const double mean = p->save_mean[c], invstd = p->save_invstd[c];
+        const double gamma = p->gamma ? p->gamma[c] : 1.0;
+        double sdy = 0, sdyx = 0;
+        for (int n = 0; n < N; n++) {
+            const float *x = in->data + ((size_t)n * C + c) * hw;
+            const float *dy = dout->data + ((size_t)n * C + c) * hw;
+            for (size_t i = 0; i < hw; i++) {
+                sdy += dy[i];
+                sdyx += dy[i] * ((x[i] - mean) * invstd);
+            }
+        }
+        if (dbeta) dbeta[c] = (float)(dbeta[c] + sdy);
+        if (dgamma) dgamma[c] = (float)(dgamma[c] + sdyx);
+        if (!din) continue;
+        const double k = gamma * invstd / M;
+        for (int n = 0; n < N; n++) {
+            const float *x = in->data + ((size_t)n * C + c) * hw;
+            const float *dy = dout->data + ((size_t)n * C + c) * hw;
+            float *dx = din->data + ((size_t)n * C + c) * hw;
+            for (size_t i = 0; i < hw; i++)
+                dx[i] = (float)(dx[i] +
+                                k * (M * dy[i] - sdy - (x[i] - mean) * invstd * sdyx));
+        }
+    }
+    return CY_OK;
+}

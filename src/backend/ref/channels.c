@@ -33,3 +33,23 @@ cy_status ref_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                        hw * sizeof(float));
     return CY_OK;
 }
+
+/* The adjoint of slice_channels: din channel g*group_stride + offset + j +=
+ * dout channel g*len + j (overlapping groups add up). */
+cy_status ref_slice_channels_backward(cy_backend *b, const cy_tensor *dout,
+                                      cy_tensor *din, int groups, int group_stride,
+                                      int offset, int len, cy_error *err) {
+    CY_TRY(cy_check_slice_backward(dout, din, groups, group_stride, offset, len, err));
+    if (!din) return CY_OK;
+    const size_t hw = (size_t)din->s.h * din->s.w;
+    for (int n = 0; n < din->s.n; n++)
+        for (int g = 0; g < groups; g++)
+            for (int j = 0; j < len; j++) {
+                const float *dy =
+                    dout->data + ((size_t)n * dout->s.c + (size_t)g * len + j) * hw;
+                float *dx = din->data + ((size_t)n * din->s.c + (size_t)g * group_stride +
+                                         offset + j) * hw;
+                for (size_t i = 0; i < hw; i++) dx[i] += dy[i];
+            }
+    return CY_OK;
+}

@@ -19,31 +19,36 @@ static cy_status check_tensor(const char *op, const char *name, const cy_tensor 
     return CY_OK;
 }
 
-cy_status cy_check_conv(const cy_tensor *in, const cy_tensor *out,
-                        const cy_conv_params *p, cy_error *err) {
-    CY_TRY(check_tensor("conv2d", "input", in, err));
-    CY_TRY(check_tensor("conv2d", "output", out, err));
+static cy_status check_conv(const char *op, const cy_tensor *in, const cy_tensor *out,
+                            const cy_conv_params *p, cy_error *err) {
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output", out, err));
     if (!p || !p->weight)
-        return cy_fail(err, CY_ERR_ARG, "conv2d: no weight");
+        return cy_fail(err, CY_ERR_ARG, "%s: no weight", op);
     if (p->kh < 1 || p->kw < 1 || p->sh < 1 || p->sw < 1 || p->dh < 1 || p->dw < 1 ||
         p->ph < 0 || p->pw < 0 || p->groups < 1)
         return cy_fail(err, CY_ERR_ARG,
-                       "conv2d: bad kernel %dx%d stride %dx%d pad %dx%d dilation %dx%d "
-                       "groups %d", p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->dh,
+                       "%s: bad kernel %dx%d stride %dx%d pad %dx%d dilation %dx%d "
+                       "groups %d", op, p->kh, p->kw, p->sh, p->sw, p->ph, p->pw, p->dh,
                        p->dw, p->groups);
     if (in->s.c % p->groups || out->s.c % p->groups)
         return cy_fail(err, CY_ERR_ARG,
-                       "conv2d: groups %d does not divide input channels %d and "
-                       "output channels %d", p->groups, in->s.c, out->s.c);
+                       "%s: groups %d does not divide input channels %d and "
+                       "output channels %d", op, p->groups, in->s.c, out->s.c);
     if (p->bn_gamma && (!p->bn_beta || !p->bn_mean || !p->bn_var))
-        return cy_fail(err, CY_ERR_ARG, "conv2d: batchnorm needs gamma, beta, mean, var");
+        return cy_fail(err, CY_ERR_ARG, "%s: batchnorm needs gamma, beta, mean, var", op);
     cy_shape want = cy_conv_out_shape(in->s, out->s.c, p);
     if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
         return cy_fail(err, CY_ERR_ARG,
-                       "conv2d: output shape " SHAPE_FMT " but input " SHAPE_FMT
-                       " gives " SHAPE_FMT, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
+                       "%s: output shape " SHAPE_FMT " but input " SHAPE_FMT
+                       " gives " SHAPE_FMT, op, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
                        SHAPE_ARGS(want));
     return CY_OK;
+}
+
+cy_status cy_check_conv(const cy_tensor *in, const cy_tensor *out,
+                        const cy_conv_params *p, cy_error *err) {
+    return check_conv("conv2d", in, out, p, err);
 }
 
 cy_status cy_check_bn(const cy_tensor *in, const cy_tensor *out,
@@ -68,34 +73,43 @@ cy_status cy_check_same(const char *op, const cy_tensor *a, const cy_tensor *b,
     return CY_OK;
 }
 
-cy_status cy_check_maxpool(const cy_tensor *in, const cy_tensor *out, int k,
-                           int stride, int pad, cy_error *err) {
-    CY_TRY(check_tensor("maxpool2d", "input", in, err));
-    CY_TRY(check_tensor("maxpool2d", "output", out, err));
+static cy_status check_maxpool(const char *op, const cy_tensor *in, const cy_tensor *out,
+                               int k, int stride, int pad, cy_error *err) {
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output", out, err));
     /* PyTorch: pad should be at most half of the kernel size */
     if (k < 1 || stride < 1 || pad < 0 || 2 * pad > k)
-        return cy_fail(err, CY_ERR_ARG, "maxpool2d: bad kernel %d stride %d pad %d", k,
+        return cy_fail(err, CY_ERR_ARG, "%s: bad kernel %d stride %d pad %d", op, k,
                        stride, pad);
     cy_shape want = {in->s.n, in->s.c, cy_pool_out(in->s.h, k, stride, pad),
                      cy_pool_out(in->s.w, k, stride, pad)};
     if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
         return cy_fail(err, CY_ERR_ARG,
-                       "maxpool2d: output shape " SHAPE_FMT " but input " SHAPE_FMT
-                       " gives " SHAPE_FMT, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
+                       "%s: output shape " SHAPE_FMT " but input " SHAPE_FMT
+                       " gives " SHAPE_FMT, op, SHAPE_ARGS(out->s), SHAPE_ARGS(in->s),
                        SHAPE_ARGS(want));
+    return CY_OK;
+}
+
+cy_status cy_check_maxpool(const cy_tensor *in, const cy_tensor *out, int k,
+                           int stride, int pad, cy_error *err) {
+    return check_maxpool("maxpool2d", in, out, k, stride, pad, err);
+}
+
+static cy_status check_upsample(const char *op, const cy_tensor *in, const cy_tensor *out,
+                                int scale, cy_error *err) {
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output", out, err));
+    cy_shape want = {in->s.n, in->s.c, in->s.h * scale, in->s.w * scale};
+    if (scale < 1 || !shape_eq(want, out->s))
+        return cy_fail(err, CY_ERR_ARG, "%s: scale %d, input " SHAPE_FMT ", output " SHAPE_FMT,
+                       op, scale, SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
     return CY_OK;
 }
 
 cy_status cy_check_upsample(const cy_tensor *in, const cy_tensor *out, int scale,
                             cy_error *err) {
-    CY_TRY(check_tensor("upsample_nearest", "input", in, err));
-    CY_TRY(check_tensor("upsample_nearest", "output", out, err));
-    cy_shape want = {in->s.n, in->s.c, in->s.h * scale, in->s.w * scale};
-    if (scale < 1 || !shape_eq(want, out->s))
-        return cy_fail(err, CY_ERR_ARG,
-                       "upsample_nearest: scale %d, input " SHAPE_FMT ", output " SHAPE_FMT,
-                       scale, SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
-    return CY_OK;
+    return check_upsample("upsample_nearest", in, out, scale, err);
 }
 
 cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *out,
@@ -118,33 +132,45 @@ cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *ou
     return CY_OK;
 }
 
-cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,
-                         int group_stride, int offset, int len, cy_error *err) {
-    CY_TRY(check_tensor("slice_channels", "input", in, err));
-    CY_TRY(check_tensor("slice_channels", "output", out, err));
+static cy_status check_slice(const char *op, const cy_tensor *in, const cy_tensor *out,
+                             int groups, int group_stride, int offset, int len,
+                             cy_error *err) {
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output", out, err));
     if (groups < 1 || len < 1 || offset < 0 || group_stride < 0 ||
         (long)(groups - 1) * group_stride + offset + len > in->s.c ||
         (long)groups * len != out->s.c || in->s.n != out->s.n || in->s.h != out->s.h ||
         in->s.w != out->s.w)
         return cy_fail(err, CY_ERR_ARG,
-                       "slice_channels: groups %d stride %d offset %d len %d from "
-                       SHAPE_FMT " into " SHAPE_FMT, groups, group_stride, offset, len,
+                       "%s: groups %d stride %d offset %d len %d from "
+                       SHAPE_FMT " into " SHAPE_FMT, op, groups, group_stride, offset, len,
                        SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
+    return CY_OK;
+}
+
+cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,
+                         int group_stride, int offset, int len, cy_error *err) {
+    return check_slice("slice_channels", in, out, groups, group_stride, offset, len, err);
+}
+
+static cy_status check_attention(const char *op, const cy_tensor *qkv,
+                                 const cy_tensor *out, int heads, int kd, int hd,
+                                 cy_error *err) {
+    CY_TRY(check_tensor(op, "qkv", qkv, err));
+    CY_TRY(check_tensor(op, "output", out, err));
+    if (heads < 1 || kd < 1 || hd < 1 || (long)heads * (2 * kd + hd) != qkv->s.c ||
+        (long)heads * hd != out->s.c || qkv->s.n != out->s.n || qkv->s.h != out->s.h ||
+        qkv->s.w != out->s.w)
+        return cy_fail(err, CY_ERR_ARG,
+                       "%s: heads %d key_dim %d head_dim %d, qkv " SHAPE_FMT
+                       ", output " SHAPE_FMT, op, heads, kd, hd, SHAPE_ARGS(qkv->s),
+                       SHAPE_ARGS(out->s));
     return CY_OK;
 }
 
 cy_status cy_check_attention(const cy_tensor *qkv, const cy_tensor *out, int heads,
                              int kd, int hd, cy_error *err) {
-    CY_TRY(check_tensor("attention", "qkv", qkv, err));
-    CY_TRY(check_tensor("attention", "output", out, err));
-    if (heads < 1 || kd < 1 || hd < 1 || (long)heads * (2 * kd + hd) != qkv->s.c ||
-        (long)heads * hd != out->s.c || qkv->s.n != out->s.n || qkv->s.h != out->s.h ||
-        qkv->s.w != out->s.w)
-        return cy_fail(err, CY_ERR_ARG,
-                       "attention: heads %d key_dim %d head_dim %d, qkv " SHAPE_FMT
-                       ", output " SHAPE_FMT, heads, kd, hd, SHAPE_ARGS(qkv->s),
-                       SHAPE_ARGS(out->s));
-    return CY_OK;
+    return check_attention("attention", qkv, out, heads, kd, hd, err);
 }
 
 /* A stored [rows, cols] row-major matrix with leading dimension ld. */
@@ -199,4 +225,95 @@ cy_status cy_check_softmax(const float *in, const float *out, int64_t rows, int 
         return cy_fail(err, CY_ERR_ARG,
                        "softmax: input and output overlap without being the same array");
     return CY_OK;
+}
+
+/* ---- backward ---------------------------------------------------------- */
+
+/* A gradient output: NULL (not wanted), or a tensor of the given shape. */
+static cy_status check_grad(const char *op, const char *name, const cy_tensor *g,
+                            cy_shape want, cy_error *err) {
+    if (!g) return CY_OK;
+    if (!g->data) return cy_fail(err, CY_ERR_ARG, "%s: %s tensor has no data", op, name);
+    if (!shape_eq(g->s, want))
+        return cy_fail(err, CY_ERR_ARG, "%s: %s shape " SHAPE_FMT " but " SHAPE_FMT
+                       " expected", op, name, SHAPE_ARGS(g->s), SHAPE_ARGS(want));
+    return CY_OK;
+}
+
+cy_status cy_check_conv_backward(const cy_tensor *in, const cy_tensor *dout,
+                                 const cy_tensor *din, const cy_conv_params *p,
+                                 cy_error *err) {
+    static const char op[] = "conv2d_backward";
+    CY_TRY(check_conv(op, in, dout, p, err));
+    if (p->bn_gamma || p->act != CY_ACT_NONE)
+        return cy_fail(err, CY_ERR_ARG, "%s: the conv must have no fused batchnorm "
+                       "or activation (they are nodes of their own in training)", op);
+    return check_grad(op, "input gradient", din, in->s, err);
+}
+
+cy_status cy_check_bn_backward(const cy_tensor *in, const cy_tensor *dout,
+                               const cy_tensor *din, const cy_bn_params *p,
+                               cy_error *err) {
+    static const char op[] = "batchnorm_backward";
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output gradient", dout, err));
+    if (!shape_eq(in->s, dout->s))
+        return cy_fail(err, CY_ERR_ARG, "%s: shapes " SHAPE_FMT " and " SHAPE_FMT
+                       " differ", op, SHAPE_ARGS(in->s), SHAPE_ARGS(dout->s));
+    if (!p || !p->training)
+        return cy_fail(err, CY_ERR_ARG, "%s: only training mode (batch statistics) "
+                       "has a backward", op);
+    if (!p->save_mean || !p->save_invstd)
+        return cy_fail(err, CY_ERR_ARG, "%s: needs the forward's save_mean and "
+                       "save_invstd", op);
+    return check_grad(op, "input gradient", din, in->s, err);
+}
+
+cy_status cy_check_act_backward(const cy_tensor *in, const cy_tensor *dout,
+                                const cy_tensor *din, cy_act act, cy_error *err) {
+    static const char op[] = "activation_backward";
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output gradient", dout, err));
+    if (!shape_eq(in->s, dout->s))
+        return cy_fail(err, CY_ERR_ARG, "%s: shapes " SHAPE_FMT " and " SHAPE_FMT
+                       " differ", op, SHAPE_ARGS(in->s), SHAPE_ARGS(dout->s));
+    if (act < CY_ACT_NONE || act > CY_ACT_SIGMOID)
+        return cy_fail(err, CY_ERR_ARG, "%s: unknown activation %d", op, (int)act);
+    return check_grad(op, "input gradient", din, in->s, err);
+}
+
+cy_status cy_check_maxpool_backward(const cy_tensor *in, const cy_tensor *dout,
+                                    const cy_tensor *din, int k, int stride, int pad,
+                                    cy_error *err) {
+    static const char op[] = "maxpool2d_backward";
+    CY_TRY(check_maxpool(op, in, dout, k, stride, pad, err));
+    return check_grad(op, "input gradient", din, in->s, err);
+}
+
+cy_status cy_check_upsample_backward(const cy_tensor *dout, const cy_tensor *din,
+                                     int scale, cy_error *err) {
+    static const char op[] = "upsample_nearest_backward";
+    if (!din) return check_tensor(op, "output gradient", dout, err);
+    return check_upsample(op, din, dout, scale, err);
+}
+
+cy_status cy_check_slice_backward(const cy_tensor *dout, const cy_tensor *din, int groups,
+                                  int group_stride, int offset, int len, cy_error *err) {
+    static const char op[] = "slice_channels_backward";
+    if (!din) return check_tensor(op, "output gradient", dout, err);
+    return check_slice(op, din, dout, groups, group_stride, offset, len, err);
+}
+
+cy_status cy_check_attention_backward(const cy_tensor *qkv, const cy_tensor *dout,
+                                      const cy_tensor *dqkv, int heads, int kd, int hd,
+                                      cy_error *err) {
+    static const char op[] = "attention_backward";
+    CY_TRY(check_attention(op, qkv, dout, heads, kd, hd, err));
+    return check_grad(op, "qkv gradient", dqkv, qkv->s, err);
+}
+
+cy_status cy_check_accumulate(const cy_tensor *in, const cy_tensor *out, cy_error *err) {
+    static const char op[] = "accumulate";
+    CY_TRY(check_tensor(op, "input", in, err));
+    return check_grad(op, "output", out, in->s, err);
 }

@@ -30,6 +30,29 @@ cy_status cy_check_matmul(int batch, int M, int N, int K, int trans_a, int trans
 cy_status cy_check_softmax(const float *in, const float *out, int64_t rows, int cols,
                            cy_error *err);
 
+/* Backward ops: the forward's checks under the backward's name, plus the
+ * gradient outputs, each NULL (not wanted) or of its value's shape. */
+cy_status cy_check_conv_backward(const cy_tensor *in, const cy_tensor *dout,
+                                 const cy_tensor *din, const cy_conv_params *p,
+                                 cy_error *err);
+cy_status cy_check_bn_backward(const cy_tensor *in, const cy_tensor *dout,
+                               const cy_tensor *din, const cy_bn_params *p,
+                               cy_error *err);
+cy_status cy_check_act_backward(const cy_tensor *in, const cy_tensor *dout,
+                                const cy_tensor *din, cy_act act, cy_error *err);
+cy_status cy_check_maxpool_backward(const cy_tensor *in, const cy_tensor *dout,
+                                    const cy_tensor *din, int k, int stride, int pad,
+                                    cy_error *err);
+cy_status cy_check_upsample_backward(const cy_tensor *dout, const cy_tensor *din,
+                                     int scale, cy_error *err);
+cy_status cy_check_slice_backward(const cy_tensor *dout, const cy_tensor *din, int groups,
+                                  int group_stride, int offset, int len, cy_error *err);
+cy_status cy_check_attention_backward(const cy_tensor *qkv, const cy_tensor *dout,
+                                      const cy_tensor *dqkv, int heads, int kd, int hd,
+                                      cy_error *err);
+/* out may be NULL (nothing to do) */
+cy_status cy_check_accumulate(const cy_tensor *in, const cy_tensor *out, cy_error *err);
+
 /* Output size of a floor-mode pooling window (PyTorch). */
 static inline int cy_pool_out(int in, int k, int stride, int pad) {
     return (in + 2 * pad - k) / stride + 1;

@@ -60,3 +60,101 @@ cy_status ref_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
     if (failed) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
     return CY_OK;
 }
+
+/* Reference conv2d backward (no BN, no activation): the adjoint of the loop
+ * above, each gradient element summed in double and added to its output.
+ *   din[n, g*cig+ci, iy, ix] += sum_{o in g, ky, kx} w[o, ci, ky, kx] dout[n, o, oy, ox]
+ *   dweight[o, ci, ky, kx]    += sum_{n, oy, ox} dout[n, o, oy, ox] x[n, g*cig+ci, iy, ix]
+ *   dbias[o]                  += sum_{n, oy, ox} dout[n, o, oy, ox]
+ * where iy = oy*sh - ph + ky*dh, ix = ox*sw - pw + kx*dw. */
+cy_status ref_conv2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                              const cy_tensor *dout, cy_tensor *din, float *dweight,
+                              float *dbias, const cy_conv_params *p, cy_error *err) {
+    CY_TRY(cy_check_conv_backward(in, dout, din, p, err));
+    const int N = in->s.n, C = in->s.c, H = in->s.h, W = in->s.w;
+    const int O = dout->s.c, OH = dout->s.h, OW = dout->s.w;
+    const int cig = C / p->groups, cog = O / p->groups, KH = p->kh, KW = p->kw;
+    const size_t hw = (size_t)H * W, ohw = (size_t)OH * OW;
+    const float *dy = dout->data;
+
+    /* din first, all or nothing: the only part that can fail (every thread
+     * has its buffer before any adds) */
+    if (din) {
+        int failed = 0;
+        /* one input plane per iteration; acc holds its double sums */
+#pragma omp parallel
+        {
+            double *acc = malloc(hw * sizeof *acc);
+            if (!acc) {
+#pragma omp atomic write
+                failed = 1;
+            }
+#pragma omp barrier
+            int skip;
+#pragma omp atomic read
+            skip = failed;
+#pragma omp for schedule(dynamic)
+            for (long nc = 0; nc < (long)N * C; nc++) {
+                if (skip) continue;
+                const int n = (int)(nc / C), c = (int)(nc % C), g = c / cig, ci = c % cig;
+                for (size_t i = 0; i < hw; i++) acc[i] = 0;
+                for (int o = g * cog; o < (g + 1) * cog; o++) {
+                    const float *d = dy + ((size_t)n * O + o) * ohw;
+                    const float *wk = p->weight + (((size_t)o * cig + ci) * KH) * KW;
+                    for (int ky = 0; ky < KH; ky++)
+                        for (int kx = 0; kx < KW; kx++) {
+                            const double wv = wk[ky * KW + kx];
+                            for (int oy = 0; oy < OH; oy++) {
+                                const int iy = oy * p->sh - p->ph + ky * p->dh;
+                                if (iy < 0 || iy >= H) continue;
+                                for (int ox = 0; ox < OW; ox++) {
+                                    const int ix = ox * p->sw - p->pw + kx * p->dw;
+                                    if (ix < 0 || ix >= W) continue;
+                                    acc[(size_t)iy * W + ix] += wv * d[(size_t)oy * OW + ox];
+                                }
+                            }
+                        }
+                }
+                float *dx = din->data + (size_t)nc * hw;
+                for (size_t i = 0; i < hw; i++) dx[i] = (float)(dx[i] + acc[i]);
+            }
+            free(acc);
+        }
+        if (failed) return cy_fail(err, CY_ERR_MEMORY, "conv2d_backward: out of memory");
+    }
+    if (dbias)
+        for (int o = 0; o < O; o++) {
+            double s = 0;
+            for (int n = 0; n < N; n++)
+                for (size_t i = 0; i < ohw; i++) s += dy[((size_t)n * O + o) * ohw + i];
+            dbias[o] = (float)(dbias[o] + s);
+        }
+
+    if (dweight) {
+        /* one weight per iteration: every tap is its own double sum */
+        const long nw = (long)O * cig * KH * KW;
+#pragma omp parallel for schedule(static)
+        for (long wi = 0; wi < nw; wi++) {
+            const int kx = (int)(wi % KW), ky = (int)(wi / KW % KH);
+            const int ci = (int)(wi / ((long)KW * KH) % cig);
+            const int o = (int)(wi / ((long)KW * KH * cig)), g = o / cog;
+            double s = 0;
+            for (int n = 0; n < N; n++) {
+                const float *x = in->data + ((size_t)n * C + (size_t)g * cig + ci) * hw;
+                const float *d = dy + ((size_t)n * O + o) * ohw;
+                for (int oy = 0; oy < OH; oy++) {
+                    const int iy = oy * p->sh - p->ph + ky * p->dh;
+                    if (iy < 0 || iy >= H) continue;
+                    for (int ox = 0; ox < OW; ox++) {
+                        const int ix = ox * p->sw - p->pw + kx * p->dw;
+                        if (ix < 0 || ix >= W) continue;
+                        s += (double)d[(size_t)oy * OW + ox] * x[(size_t)iy * W + ix];
+                    }
+                }
+            }
+            dweight[wi] = (float)(dweight[wi] + s);
+        }
+    }
+
+    return CY_OK;
+}

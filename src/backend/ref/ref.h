@@ -25,6 +25,31 @@ cy_status ref_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
 cy_status ref_attention(cy_backend *b, const cy_tensor *qkv, cy_tensor *out,
                         int heads, int kd, int hd, float scale, cy_error *err);
 
+/* Backward ops (backend.h): each accumulates into its gradient outputs. */
+cy_status ref_conv2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                              const cy_tensor *dout, cy_tensor *din, float *dweight,
+                              float *dbias, const cy_conv_params *p, cy_error *err);
+cy_status ref_batchnorm_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din,
+                                 const cy_bn_params *p, float *dgamma, float *dbeta,
+                                 cy_error *err);
+cy_status ref_activation_backward(cy_backend *b, const cy_tensor *in,
+                                  const cy_tensor *dout, cy_tensor *din, cy_act act,
+                                  cy_error *err);
+cy_status ref_accumulate(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                         cy_error *err);
+cy_status ref_maxpool2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
+                                 const cy_tensor *dout, cy_tensor *din, int k,
+                                 int stride, int pad, cy_error *err);
+cy_status ref_upsample_nearest_backward(cy_backend *b, const cy_tensor *dout,
+                                        cy_tensor *din, int scale, cy_error *err);
+cy_status ref_slice_channels_backward(cy_backend *b, const cy_tensor *dout,
+                                      cy_tensor *din, int groups, int group_stride,
+                                      int offset, int len, cy_error *err);
+cy_status ref_attention_backward(cy_backend *b, const cy_tensor *qkv,
+                                 const cy_tensor *dout, cy_tensor *dqkv, int heads,
+                                 int kd, int hd, float scale, cy_error *err);
+
 /* One activation value, as PyTorch defines it (SiLU = x * sigmoid(x)). */
 float ref_act1(float x, cy_act act);
 /* Plain-array ops on [rows, cols] / row-major matrices. */
