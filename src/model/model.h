@@ -82,6 +82,7 @@ typedef struct {
     int heads, kd, hd;          /* ATTN */
     float attn_scale;
     int live;                   /* needed for the requested outputs */
+    double fwd_ms, bwd_ms;      /* accumulated when the model profiles */
     int detach_input;           /* backward stops here: no gradient to in[] (o2o head) */
     float *bn_save;             /* BN (training): batch mean then invstd, 2*C floats */
     cy_slot slot;
@@ -149,6 +150,7 @@ struct cy_model {
     cy_graph graph;
     int keep_layers;             /* keep every layer output (dump, hooks) */
     int training;                /* next graph is a training graph */
+    int profile;                 /* accumulate per-node times (bench/profile_*) */
     float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
 };
@@ -166,6 +168,7 @@ cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, c
 cy_tensor cy_graph_tensor(const cy_graph *g, int v);
 /* Runs node k alone on the values of the last forward (profiling). */
 cy_status cy_model_run_node(cy_model *m, int k, cy_error *err);
+double cy_now_ms(void);
 /* Copies a graph value out as NCHW float32. */
 void cy_model_value_nchw(const cy_model *m, int value, float *dst);
 /* model_backward.c: zero the gradients, seed the head gradients, walk the

@@ -145,7 +145,9 @@ cy_status cy_model_backward(cy_model *m, cy_error *err) {
     for (int k = g->nnodes - 1; k >= 0; k--) {
         cy_node *n = &g->nodes[k];
         if (!n->live || !g->grad || !g->grad[n->out]) continue; /* no gradient reached it */
+        double t0 = m->profile ? cy_now_ms() : 0;
         CY_TRY(backward_node(m, n, err));
+        if (m->profile) n->bwd_ms += cy_now_ms() - t0;
     }
     zero_value_grads(m); /* ready for the next step's seeds */
     return CY_OK;

@@ -3,6 +3,7 @@
  * then executes the live nodes in order on the model's backend. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include "model/model.h"
 
 static void mark_outputs(cy_model *m) {
@@ -156,6 +157,12 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     return cy_fail(err, CY_ERR_ARG, "internal: unknown op");
 }
 
+double cy_now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
 cy_status cy_model_run_node(cy_model *m, int k, cy_error *err) {
     return run_node(m, &m->graph.nodes[k], err);
 }
@@ -169,7 +176,9 @@ cy_status cy_model_run_graph(cy_model *m, const float *input, cy_shape s, cy_err
     else memcpy(x, input, cy_shape_numel(s) * sizeof(float));
     for (int k = 0; k < g->nnodes; k++) {
         if (!g->nodes[k].live) continue;
+        double t0 = m->profile ? cy_now_ms() : 0;
         CY_TRY(run_node(m, &g->nodes[k], err));
+        if (m->profile) g->nodes[k].fwd_ms += cy_now_ms() - t0;
     }
     return CY_OK;
 }
