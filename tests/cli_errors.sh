@@ -100,5 +100,24 @@ expect 0 "YOLO26n summary: 260 layers, 2,572,280 parameters, 2,572,280 gradients
 expect 0 "YOLOv8n summary: 130 layers, 3,157,200 parameters, 3,157,184 gradients, 8.9 GFLOPs" -- "$CYOLO" info model=yolov8n.yaml
 expect 0 "detections above conf" -- "$CYOLO" predict model=yolo26n.yaml imgsz=64
 
+# ---- mode=train-step ----
+printf '{"columns": ["batch_idx", "cls", "cx", "cy", "w", "h"], "rows": [[0, 3, 0.5, 0.5, 0.3, 0.4], [1, 7, 0.2, 0.3, 0.1, 0.1]]}' >$T/t.json
+expect 0 "" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step targets=$T/t.json optimizer=AdamW lr0=0.001 momentum=0.9
+for f in loss.npy loss_items.npy grads.npy assign_o2m.npy assign_o2o.npy bn_running.npy params_after.npy; do
+    if [ -s "$T/tr/$f" ]; then pass=$((pass + 1)); else echo "FAIL: train-step dump did not write $f"; fail=$((fail + 1)); fi
+done
+# 2,572,280 learnable parameters; 126 anchors of a 64x96 input
+if head -c 128 "$T/tr/grads.npy" | grep -qF "'shape': (2572280,)"; then pass=$((pass + 1)); else echo "FAIL: grads shape"; fail=$((fail + 1)); fi
+if head -c 128 "$T/tr/assign_o2o.npy" | grep -qF "'shape': (2, 126, 8)"; then pass=$((pass + 1)); else echo "FAIL: assign shape"; fail=$((fail + 1)); fi
+printf '{"columns": ["batch_idx", "cls", "cx", "cy", "w", "h"], "rows": [[0, 80, 0.5, 0.5, 0.3, 0.4]]}' >$T/badcls.json
+expect nonzero "row 0: class 80 is not a class id in [0, 80)" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step targets=$T/badcls.json
+printf '{"columns": ["batch_idx", "cls", "cx"], "rows": []}' >$T/nocol.json
+expect nonzero "column \"cy\" is missing" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step targets=$T/nocol.json
+printf '{"columns": ["batch_idx", "cls", "cx", "cy", "w", "h"], "rows": [[5, 1, 0.5, 0.5, 0.3, 0.4]]}' >$T/badimg.json
+expect nonzero "batch_idx" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step targets=$T/badimg.json
+expect nonzero "optimizer=Lion" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step targets=$T/t.json optimizer=Lion
+expect nonzero "needs targets" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train-step
+expect nonzero "mode=train" -- "$CYOLO" dump model=yolo26n.yaml input=$T/x.npy out=$T/tr mode=train
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -48,10 +48,16 @@ int cmd_dump(cli_args *a) {
         fprintf(stderr, "error: dump needs input=<x.npy> and out=<dir>\n");
         return 2;
     }
+    const char *mode = cli_get(a, "mode", "eval");
+    int train = !strcmp(mode, "train-step");
+    if (!train && strcmp(mode, "eval")) {
+        fprintf(stderr, "error: mode=%s: expected 'eval' or 'train-step'\n", mode);
+        return 2;
+    }
     cy_model *m = NULL;
     int rc = cli_open_model(a, &m, 1);
     if (rc) return rc;
-    if (cli_check_unused(a, "dump")) {
+    if (!train && cli_check_unused(a, "dump")) {
         cy_model_free(m);
         return 2;
     }
@@ -84,6 +90,10 @@ int cmd_dump(cli_args *a) {
     if (mkdir(out, 0777) && errno != EEXIST) {
         fprintf(stderr, "error: %s: cannot create the output folder: %s\n", out, strerror(errno));
         rc = 1;
+        goto done;
+    }
+    if (train) {
+        rc = cmd_dump_train_step(a, m, x.data, (int)x.shape[0], (int)x.shape[2], (int)x.shape[3], out);
         goto done;
     }
     int any = 0;
