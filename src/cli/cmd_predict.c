@@ -88,6 +88,12 @@ int cmd_predict(cli_args *a) {
 }
 
 int cmd_benchmark(cli_args *a) {
+    const char *mode = cli_get(a, "mode", "eval");
+    if (!strcmp(mode, "train")) return cmd_benchmark_train(a);
+    if (strcmp(mode, "eval")) {
+        fprintf(stderr, "error: mode=%s: expected 'eval' or 'train'\n", mode);
+        return 2;
+    }
     long imgsz, batch, runs, warmup;
     if (cli_get_int(a, "imgsz", 640, 32, 8192, &imgsz) || cli_get_int(a, "batch", 1, 1, 1024, &batch) ||
         cli_get_int(a, "runs", 20, 1, 100000, &runs) || cli_get_int(a, "warmup", 5, 0, 100000, &warmup))

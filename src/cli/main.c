@@ -24,6 +24,8 @@ static void usage(FILE *f) {
             "                                                  eval forward on the built-in image\n"
             "  benchmark  model=<yaml> [imgsz=640] [batch=1] [runs=20] [warmup=5] [threads=0]\n"
             "                                                  eval forward timing, JSON line\n"
+            "  benchmark  mode=train model=<yaml> [imgsz=320] [batch=8] [runs=10] [warmup=3]\n"
+            "             [optimizer=AdamW|SGD|MuSGD]          training step timing, JSON line\n"
             "  version    print the version\n");
 }
 

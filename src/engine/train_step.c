@@ -1,0 +1,15 @@
+#include "engine/train_step.h"
+
+cy_status cy_train_step(cy_model *m, cy_train_ctx *ctx, const float *x, int n, int h, int w,
+                        const cy_targets *t, cy_model_loss_out *out, cy_error *err) {
+    cy_model_set_training(m, 1);
+    CY_TRY(cy_model_run(m, x, n, h, w, err));
+    CY_TRY(cy_model_zero_grad(m, err));
+    CY_TRY(cy_model_loss(m, ctx->ws, t, ctx->e2e, 1, out, err));
+    if (!ctx->opt) return CY_OK;
+    if (ctx->clip > 0) CY_TRY(cy_optim_clip_grad_norm(ctx->opt, m->grads, ctx->clip, NULL, err));
+    CY_TRY(cy_optim_step(ctx->opt, m->params, m->grads, err));
+    m->weights_version++; /* fast kernels re-read the weights */
+    if (ctx->ema) CY_TRY(cy_ema_update(ctx->ema, m->params, m->buffers, err));
+    return CY_OK;
+}

@@ -1,0 +1,22 @@
+/* One optimizer step of training, as Ultralytics' trainer does it for one
+ * batch when accumulate = 1: train forward, loss, backward, gradient-norm
+ * clipping (max_norm 10), optimizer.step(), EMA update. */
+#ifndef CY_ENGINE_TRAIN_STEP_H
+#define CY_ENGINE_TRAIN_STEP_H
+#include "engine/optim.h"
+#include "model/model_loss.h"
+
+typedef struct {
+    cy_det_loss_ws *ws;     /* loss workspace (owned by the caller) */
+    cy_optim *opt;          /* NULL: gradients only */
+    cy_ema *ema;            /* NULL: no EMA */
+    double clip;            /* max gradient norm, 10; <= 0: none */
+    cy_e2e_weights e2e;     /* YOLO26 o2m/o2o weights of this epoch */
+} cy_train_ctx;
+
+/* Runs the step on images x [n, 3, h, w] with targets t; out receives the
+ * loss. Gradients are zeroed first (accumulate = 1). */
+cy_status cy_train_step(cy_model *m, cy_train_ctx *ctx, const float *x, int n, int h, int w,
+                        const cy_targets *t, cy_model_loss_out *out, cy_error *err);
+
+#endif
