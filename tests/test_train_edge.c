@@ -1,0 +1,80 @@
+/* Training steps on awkward targets through the whole model (yolo26n and
+ * yolov8n, cpu backend): an image without labels, a batch without any
+ * label, a zero-width box, boxes on the image border, two labels on the same
+ * anchor, and a class id >= nc. None may crash or give a non-finite loss or
+ * gradient; the bad class id is a clear error naming the row. A step with
+ * an optimizer changes the parameters and keeps them finite. */
+#include "cyolo.h"
+#include "engine/train_step.h"
+#include "test_ref.h"
+
+static int all_finite(const float *x, size_t n) {
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+static void step(cy_model *m, const char *what, const float *rows, int nrows, int expect_ok) {
+    cy_error err = {0};
+    cy_targets t;
+    cy_status st = cy_targets_from_rows(&t, rows, nrows, 2, 80, &err);
+    if (!expect_ok) {
+        CHECK(st == CY_ERR_ARG && strstr(err.msg, "row 1") && strstr(err.msg, "class 80"),
+              "%s: expected a clear error naming row 1 and class 80, got '%s'", what, err.msg);
+        return;
+    }
+    CHECK(st == CY_OK, "%s: targets: %s", what, err.msg);
+    cy_det_loss_ws *ws;
+    cy_det_loss_ws_create(&ws, &err);
+    cy_optim *opt;
+    cy_optim_params op = {.kind = CY_OPTIM_SGD, .lr = 0.01, .momentum = 0.937, .weight_decay = 0.0005};
+    cy_optim_create_for_model(&opt, m, &op, &err);
+    cy_train_ctx ctx = {.ws = ws, .opt = opt, .clip = 10.0, .e2e = cy_e2e_weights_at(0, 100)};
+    float *x = formula_input(2, 64, 96);
+    float before = m->params[0];
+    cy_model_loss_out lo;
+    st = cy_train_step(m, &ctx, x, 2, 64, 96, &t, &lo, &err);
+    CHECK(st == CY_OK, "%s: step: %s", what, err.msg);
+    CHECK(isfinite(lo.loss[0]) && isfinite(lo.loss[1]) && isfinite(lo.loss[2]), "%s: loss %g %g %g", what,
+          lo.loss[0], lo.loss[1], lo.loss[2]);
+    CHECK(lo.loss[1] > 0, "%s: the class loss is always positive", what);
+    CHECK(all_finite(m->grads, m->nparams), "%s: non-finite gradient", what);
+    CHECK(all_finite(m->params, m->nparams), "%s: non-finite parameter after the step", what);
+    CHECK(m->params[0] != before, "%s: the optimizer step changed nothing", what);
+    if (nrows == 0) CHECK(lo.loss[0] == 0 && lo.loss[2] == 0, "%s: no labels: box and dfl terms are 0", what);
+    free(x);
+    cy_optim_free(opt);
+    cy_det_loss_ws_free(ws);
+    cy_targets_free(&t);
+}
+
+static void run(const char *yaml) {
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    cy_model *m;
+    cy_error err = {0};
+    if (cy_model_create(&m, yaml, &p, &err) != CY_OK) {
+        CHECK(0, "%s: %s", yaml, err.msg);
+        return;
+    }
+    static const float one_image[] = {1, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
+    step(m, "image 0 without labels", one_image, 2, 1);
+    step(m, "no labels at all", NULL, 0, 1);
+    static const float zero_w[] = {0, 1, 0.5f, 0.5f, 0.0f, 0.3f, 1, 2, 0.4f, 0.4f, 0.2f, 0.0f};
+    step(m, "zero-width and zero-height boxes", zero_w, 2, 1);
+    static const float border[] = {0, 1, 0.1f, 0.5f, 0.2f, 1.0f, 0, 2, 0.9f, 0.9f, 0.2f, 0.2f,
+                                   1, 3, 0.5f, 0.5f, 1.0f, 1.0f, 1, 4, 0.0f, 0.0f, 0.1f, 0.1f};
+    step(m, "boxes touching the border", border, 4, 1);
+    static const float same[] = {0, 1, 0.5f, 0.5f, 0.2f, 0.2f, 0, 2, 0.5f, 0.5f, 0.2f, 0.2f,
+                                 0, 1, 0.5f, 0.5f, 0.21f, 0.19f};
+    step(m, "labels on the same anchor", same, 3, 1);
+    static const float bad[] = {0, 1, 0.5f, 0.5f, 0.2f, 0.2f, 1, 80, 0.5f, 0.5f, 0.2f, 0.2f};
+    step(m, "class id >= nc", bad, 2, 0);
+    cy_model_free(m);
+}
+
+int main(void) {
+    run("yolo26n.yaml");
+    run("yolov8n.yaml");
+    return test_summary();
+}
