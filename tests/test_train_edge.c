@@ -73,7 +73,41 @@ static void run(const char *yaml) {
     cy_model_free(m);
 }
 
+/* accumulate = 2: the optimizer runs on every second batch, on the sum of
+ * both batches' gradients (the same batch twice gives twice the gradient). */
+static void accumulation(void) {
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    cy_model *m;
+    cy_error err = {0};
+    if (cy_model_create(&m, "yolo26n.yaml", &p, &err) != CY_OK) return;
+    static const float rows[] = {0, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
+    cy_targets t;
+    cy_targets_from_rows(&t, rows, 2, 2, 80, &err);
+    cy_det_loss_ws *ws;
+    cy_det_loss_ws_create(&ws, &err);
+    cy_optim *opt;
+    cy_optim_params op = {.kind = CY_OPTIM_SGD, .lr = 0.01, .momentum = 0.937, .weight_decay = 0.0005};
+    cy_optim_create_for_model(&opt, m, &op, &err);
+    cy_train_ctx ctx = {.ws = ws, .opt = opt, .e2e = cy_e2e_weights_at(0, 100), .accumulate = 2};
+    float *x = formula_input(2, 64, 96), before = m->params[0], g1;
+    cy_model_loss_out lo;
+    CHECK(cy_train_step(m, &ctx, x, 2, 64, 96, &t, &lo, &err) == CY_OK, "%s", err.msg);
+    g1 = m->grads[0];
+    CHECK(!ctx.stepped && m->params[0] == before, "first of two batches: no optimizer step");
+    CHECK(cy_train_step(m, &ctx, x, 2, 64, 96, &t, &lo, &err) == CY_OK, "%s", err.msg);
+    CHECK(ctx.stepped && m->params[0] != before, "second batch: optimizer step");
+    CHECK(fabsf(m->grads[0] - 2 * g1) <= 1e-4f * fabsf(g1) + 1e-6f, "gradients add up: %g vs 2 x %g",
+          m->grads[0], g1);
+    free(x);
+    cy_optim_free(opt);
+    cy_det_loss_ws_free(ws);
+    cy_targets_free(&t);
+    cy_model_free(m);
+}
+
 int main(void) {
+    accumulation();
     run("yolo26n.yaml");
     run("yolov8n.yaml");
     return test_summary();

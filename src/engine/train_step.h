@@ -1,6 +1,7 @@
-/* One optimizer step of training, as Ultralytics' trainer does it for one
- * batch when accumulate = 1: train forward, loss, backward, gradient-norm
- * clipping (max_norm 10), optimizer.step(), EMA update. */
+/* One batch of training as Ultralytics' trainer does it: train forward,
+ * loss, backward (gradients add up over `accumulate` batches), and on every
+ * accumulate-th batch gradient-norm clipping (max_norm 10),
+ * optimizer.step(), the EMA update and zeroed gradients. */
 #ifndef CY_ENGINE_TRAIN_STEP_H
 #define CY_ENGINE_TRAIN_STEP_H
 #include "engine/optim.h"
@@ -12,10 +13,13 @@ typedef struct {
     cy_ema *ema;            /* NULL: no EMA */
     double clip;            /* max gradient norm, 10; <= 0: none */
     cy_e2e_weights e2e;     /* YOLO26 o2m/o2o weights of this epoch */
+    int accumulate;         /* batches per optimizer step: max(round(nbs/batch), 1); 0 = 1 */
+    int pending;            /* batches accumulated since the last step (state) */
+    int stepped;            /* set by cy_train_step: this batch ran the optimizer */
 } cy_train_ctx;
 
-/* Runs the step on images x [n, 3, h, w] with targets t; out receives the
- * loss. Gradients are zeroed first (accumulate = 1). */
+/* Runs one batch: images x [n, 3, h, w] with targets t; out receives the
+ * loss. */
 cy_status cy_train_step(cy_model *m, cy_train_ctx *ctx, const float *x, int n, int h, int w,
                         const cy_targets *t, cy_model_loss_out *out, cy_error *err);
 
