@@ -8,4 +8,5 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libdnnl-dev libopenblas-dev libyaml-dev libcjson-dev \
+  libjpeg62-turbo-dev libpng-dev libexif-dev libzip-dev libcairo2-dev \
   valgrind >/dev/null
