@@ -164,6 +164,10 @@ void cy_graph_free(cy_model *m);
 void cy_model_head_bias_init(cy_model *m);
 /* model_run.c */
 cy_status cy_model_run_graph(cy_model *m, const float *input_nchw, cy_shape s, cy_error *err);
+/* The backend arguments of a conv / training-BN node, pointing into the
+ * model's parameter and buffer arrays. */
+cy_conv_params cy_node_conv_params(const cy_model *m, const cy_node *n);
+cy_bn_params cy_node_bn_params(const cy_model *m, const cy_node *n);
 /* Value v of the graph as a tensor (in the backend's layout). */
 cy_tensor cy_graph_tensor(const cy_graph *g, int v);
 /* Runs node k alone on the values of the last forward (profiling). */

@@ -75,21 +75,12 @@ static cy_status backward_node(cy_model *m, cy_node *n, cy_error *err) {
     cy_tensor *pdin0 = want0 ? &din0 : NULL;
     switch (n->op) {
     case CY_OP_CONV: {
-        cy_conv_params cp = n->cp;
-        cp.weight = m->params + m->entries[n->w].offset;
-        cp.bias = n->b >= 0 ? m->params + m->entries[n->b].offset : NULL;
-        cp.weights_version = m->weights_version;
+        cy_conv_params cp = cy_node_conv_params(m, n); /* training convs carry no BN */
         return be->conv2d_backward(be, &n->slot, &in0, &dout, pdin0, m->grads + m->entries[n->w].offset,
                                    n->b >= 0 ? m->grads + m->entries[n->b].offset : NULL, &cp, err);
     }
     case CY_OP_BN: {
-        int C = in0.s.c;
-        cy_bn_params bp = {.gamma = m->params + m->entries[n->bn].offset,
-                           .beta = m->params + m->entries[n->bn + 1].offset,
-                           .running_mean = m->buffers + m->entries[n->bn + 2].offset,
-                           .running_var = m->buffers + m->entries[n->bn + 3].offset,
-                           .eps = 1e-3f, .momentum = 0.03f, .training = 1,
-                           .save_mean = n->bn_save, .save_invstd = n->bn_save + C};
+        cy_bn_params bp = cy_node_bn_params(m, n);
         return be->batchnorm_backward(be, &n->slot, &in0, &dout, pdin0, &bp,
                                       m->grads + m->entries[n->bn].offset,
                                       m->grads + m->entries[n->bn + 1].offset, err);

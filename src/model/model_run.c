@@ -102,6 +102,32 @@ cy_tensor cy_graph_tensor(const cy_graph *g, int v) {
     return t;
 }
 
+cy_conv_params cy_node_conv_params(const cy_model *m, const cy_node *n) {
+    cy_conv_params cp = n->cp;
+    cp.weight = m->params + m->entries[n->w].offset;
+    cp.bias = n->b >= 0 ? m->params + m->entries[n->b].offset : NULL;
+    if (n->bn >= 0) { /* eval: BN folded into the conv */
+        cp.bn_gamma = m->params + m->entries[n->bn].offset;
+        cp.bn_beta = m->params + m->entries[n->bn + 1].offset;
+        cp.bn_mean = m->buffers + m->entries[n->bn + 2].offset;
+        cp.bn_var = m->buffers + m->entries[n->bn + 3].offset;
+    }
+    cp.weights_version = m->weights_version;
+    return cp;
+}
+
+/* Ultralytics' BatchNorm2d: eps 1e-3, momentum 0.03 (initialize_weights) */
+cy_bn_params cy_node_bn_params(const cy_model *m, const cy_node *n) {
+    int C = m->graph.values[n->out].s.c;
+    cy_bn_params bp = {.gamma = m->params + m->entries[n->bn].offset,
+                       .beta = m->params + m->entries[n->bn + 1].offset,
+                       .running_mean = m->buffers + m->entries[n->bn + 2].offset,
+                       .running_var = m->buffers + m->entries[n->bn + 3].offset,
+                       .eps = 1e-3f, .momentum = 0.03f, .training = 1,
+                       .save_mean = n->bn_save, .save_invstd = n->bn_save + C};
+    return bp;
+}
+
 static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     cy_backend *be = m->backend;
     cy_graph *g = &m->graph;
@@ -109,27 +135,12 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     cy_tensor in0 = cy_graph_tensor(g, n->in[0]);
     switch (n->op) {
     case CY_OP_CONV: {
-        cy_conv_params cp = n->cp;
-        cp.weight = m->params + m->entries[n->w].offset;
-        cp.bias = n->b >= 0 ? m->params + m->entries[n->b].offset : NULL;
-        if (n->bn >= 0) {
-            cp.bn_gamma = m->params + m->entries[n->bn].offset;
-            cp.bn_beta = m->params + m->entries[n->bn + 1].offset;
-            cp.bn_mean = m->buffers + m->entries[n->bn + 2].offset;
-            cp.bn_var = m->buffers + m->entries[n->bn + 3].offset;
-        }
-        cp.weights_version = m->weights_version;
+        cy_conv_params cp = cy_node_conv_params(m, n);
         return be->conv2d(be, &n->slot, &in0, &out, &cp, err);
     }
     case CY_OP_ACT: return be->activation(be, &in0, &out, n->act, err);
     case CY_OP_BN: {
-        int C = out.s.c;
-        cy_bn_params bp = {.gamma = m->params + m->entries[n->bn].offset,
-                           .beta = m->params + m->entries[n->bn + 1].offset,
-                           .running_mean = m->buffers + m->entries[n->bn + 2].offset,
-                           .running_var = m->buffers + m->entries[n->bn + 3].offset,
-                           .eps = 1e-3f, .momentum = 0.03f, .training = 1,
-                           .save_mean = n->bn_save, .save_invstd = n->bn_save + C};
+        cy_bn_params bp = cy_node_bn_params(m, n);
         CY_TRY(be->batchnorm(be, &n->slot, &in0, &out, &bp, err));
         m->counters[m->entries[n->bn + 4].offset] += 1; /* num_batches_tracked */
         return CY_OK;
