@@ -46,8 +46,10 @@ static cy_status branch_read(cy_model *m, int one2one, int want_grad, branch_io 
 cy_status cy_model_loss(cy_model *m, cy_det_loss_ws *ws, const cy_targets *t, cy_e2e_weights w,
                         int backward, cy_model_loss_out *out, cy_error *err) {
     memset(out, 0, sizeof *out);
-    if (!m->graph.training || !m->graph.planned)
-        return cy_fail(err, CY_ERR_ARG, "the loss needs a training forward first");
+    if (!m->graph.planned) return cy_fail(err, CY_ERR_ARG, "the loss needs a forward first");
+    if (backward && !m->graph.training) return cy_fail(err, CY_ERR_ARG, "backward needs a training forward");
+    if (m->end2end && !m->graph.training && !m->want_o2m)
+        return cy_fail(err, CY_ERR_ARG, "an eval loss needs the one-to-many branch (cy_model_set_want_one2many)");
     int B = m->graph.input.n;
     if (t->batch != B)
         return cy_fail(err, CY_ERR_ARG, "targets are for %d images, the batch has %d", t->batch, B);

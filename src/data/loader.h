@@ -1,0 +1,46 @@
+/* Batches for training and validation from a checked split: decode, resize
+ * (load_image), the v8 augmentations (train) or a letterbox (val), then
+ * float NCHW in [0, 1] and YOLO target rows. Images of a batch are prepared
+ * in parallel (`workers` threads); every image's randomness comes from
+ * (seed, epoch, image index), so a batch is the same for any worker count. */
+#ifndef CY_DATA_LOADER_H
+#define CY_DATA_LOADER_H
+#include <stdint.h>
+#include "data/augment.h"
+#include "data/dataset.h"
+
+typedef struct {
+    int imgsz;
+    int augment;         /* 1: training pipeline (mosaic ...), 0: letterbox */
+    cy_aug_hyp hyp;      /* training augmentation */
+    uint64_t seed;
+    int workers;         /* threads for a batch; <= 0: 1 */
+    int cache_ram;       /* keep every resized image in memory after its first load */
+} cy_loader_params;
+
+typedef struct cy_loader cy_loader;
+
+/* A prepared batch (owned by the loader, valid until the next batch). */
+typedef struct {
+    int n, h, w;           /* images, side */
+    float *x;              /* [n][3][h][w] RGB / 255 */
+    float *targets;        /* [ntargets][6] batch_idx, cls, cx, cy, w, h (normalised to h, w) */
+    int ntargets;
+    const int *index;      /* [n] record index of each image */
+    /* validation: how each image maps back to its original pixels */
+    const double *ratio;   /* [n] letterbox scale */
+    const double *pad;     /* [n][2] left, top */
+} cy_batch;
+
+cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_loader_params *p, cy_error *err);
+void cy_loader_free(cy_loader *l);
+
+/* Orders the images for an epoch: a seeded shuffle (train) or file order. */
+void cy_loader_epoch(cy_loader *l, int epoch, int shuffle);
+/* Switches the training augmentation (close_mosaic). */
+void cy_loader_set_hyp(cy_loader *l, const cy_aug_hyp *hyp);
+int cy_loader_batches(const cy_loader *l, int batch);
+/* Batch b of the current epoch (the last one may be smaller). */
+cy_status cy_loader_batch(cy_loader *l, int b, int batch, cy_batch *out, cy_error *err);
+
+#endif

@@ -1,0 +1,283 @@
+#include "engine/trainer.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "data/loader.h"
+#include "data/synth.h"
+#include "engine/optim.h"
+#include "engine/run_dir.h"
+#include "engine/train_step.h"
+#include "engine/validate.h"
+#include "io/atomic.h"
+
+static double now_s(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec / 1e9;
+}
+
+cy_status cy_resolve_data(const char *data, char *out, size_t cap, cy_error *err) {
+    if (data && *data && strcmp(data, "synth.yaml") && strcmp(data, "synth")) {
+        snprintf(out, cap, "%s", data);
+        return CY_OK;
+    }
+    const char *base = getenv("CYOLO_DATASETS");
+    char root[4096];
+    snprintf(root, sizeof root, "%s/synth", base && *base ? base : "datasets");
+    CY_TRY(cy_synth_generate(root, NULL, err));
+    snprintf(out, cap, "%s/synth.yaml", root);
+    return CY_OK;
+}
+
+typedef struct {
+    const cy_args *a;
+    cy_error *err;
+    cy_status st;
+} argr;
+
+static long geti(argr *r, const char *k) {
+    long v = 0;
+    if (r->st == CY_OK) r->st = cy_args_get_int(r->a, k, &v, NULL, r->err);
+    return v;
+}
+static double getf(argr *r, const char *k) {
+    double v = 0;
+    if (r->st == CY_OK) r->st = cy_args_get_float(r->a, k, &v, NULL, r->err);
+    return v;
+}
+static int getb(argr *r, const char *k) {
+    int v = 0;
+    if (r->st == CY_OK) r->st = cy_args_get_bool(r->a, k, &v, r->err);
+    return v;
+}
+static const char *gets_(argr *r, const char *k) {
+    const char *v = "";
+    if (r->st == CY_OK) r->st = cy_args_get_str(r->a, k, &v, r->err);
+    return v;
+}
+
+static cy_aug_hyp hyp_from_args(argr *r) {
+    cy_aug_hyp h = cy_aug_default_hyp();
+    h.hsv_h = (float)getf(r, "hsv_h"), h.hsv_s = (float)getf(r, "hsv_s"), h.hsv_v = (float)getf(r, "hsv_v");
+    h.degrees = (float)getf(r, "degrees"), h.translate = (float)getf(r, "translate");
+    h.scale = (float)getf(r, "scale"), h.shear = (float)getf(r, "shear");
+    h.perspective = (float)getf(r, "perspective"), h.flipud = (float)getf(r, "flipud");
+    h.fliplr = (float)getf(r, "fliplr"), h.mosaic = (float)getf(r, "mosaic");
+    h.mixup = (float)getf(r, "mixup"), h.cutmix = (float)getf(r, "cutmix");
+    return h;
+}
+
+typedef struct {
+    cy_model *model, *val_model;
+    cy_dataset *ds;
+    cy_split *train, *val;
+    cy_loader *train_loader, *val_loader;
+    cy_optim *opt;
+    cy_ema *ema;
+    cy_det_loss_ws *ws;
+} run_state;
+
+static void run_free(run_state *s) {
+    cy_model_free(s->model);
+    cy_model_free(s->val_model);
+    cy_dataset_free(s->ds);
+    cy_split_free(s->train);
+    cy_split_free(s->val);
+    cy_loader_free(s->train_loader);
+    cy_loader_free(s->val_loader);
+    cy_optim_free(s->opt);
+    cy_ema_free(s->ema);
+    cy_det_loss_ws_free(s->ws);
+}
+
+static cy_status copy_ema(run_state *s, cy_error *err) {
+    const float *p, *b;
+    int64_t updates;
+    CY_TRY(cy_ema_get(s->ema, &p, &b, &updates));
+    memcpy(s->val_model->params, p, s->val_model->nparams * sizeof(float));
+    memcpy(s->val_model->buffers, b, s->val_model->nbuffers * sizeof(float));
+    s->val_model->weights_version++;
+    (void)err;
+    return CY_OK;
+}
+
+cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t save_dir_cap, cy_error *err) {
+    argr r = {args, err, CY_OK};
+    run_state s;
+    memset(&s, 0, sizeof s);
+    const char *model_path = gets_(&r, "model"), *data_arg = gets_(&r, "data"), *opt_name = gets_(&r, "optimizer");
+    const char *project = gets_(&r, "project"), *name = gets_(&r, "name");
+    long epochs = geti(&r, "epochs"), batch = geti(&r, "batch"), imgsz = geti(&r, "imgsz"), seed = geti(&r, "seed");
+    long workers = geti(&r, "workers"), close_mosaic = geti(&r, "close_mosaic"), nbs = geti(&r, "nbs");
+    long patience = geti(&r, "patience");
+    double lr0 = getf(&r, "lr0"), lrf = getf(&r, "lrf"), momentum = getf(&r, "momentum");
+    double weight_decay = getf(&r, "weight_decay"), warmup_epochs = getf(&r, "warmup_epochs");
+    double warmup_momentum = getf(&r, "warmup_momentum"), warmup_bias_lr = getf(&r, "warmup_bias_lr");
+    double fraction = getf(&r, "fraction");
+    int cos_lr = getb(&r, "cos_lr"), exist_ok = getb(&r, "exist_ok"), do_val = getb(&r, "val");
+    int single_cls = getb(&r, "single_cls");
+    cy_aug_hyp hyp = hyp_from_args(&r);
+    CY_TRY(r.st);
+    if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (e.g. model=yolo26n.yaml)");
+    if (strstr(model_path, ".pt"))
+        return cy_fail(err, CY_ERR_UNSUPPORTED, "%s: starting from a .pt checkpoint is not supported yet; use a model YAML",
+                       model_path);
+    if (epochs < 1 || batch < 1 || imgsz < 32 || imgsz % 32 || nbs < 1)
+        return cy_fail(err, CY_ERR_ARG, "epochs and batch must be >= 1, imgsz a multiple of 32 (got imgsz=%ld)", imgsz);
+    if (!(fraction > 0)) return cy_fail(err, CY_ERR_ARG, "fraction=%g must be > 0", fraction);
+    char data[4096], dir[4096];
+    cy_status st = cy_resolve_data(data_arg, data, sizeof data, err);
+    if (st == CY_OK) st = cy_dataset_load(&s.ds, data, NULL, err);
+    if (st != CY_OK) goto done;
+    int nc = single_cls ? 1 : s.ds->nc;
+    cy_model_params mp = cy_model_default_params();
+    mp.nc = nc;
+    if ((st = cy_model_create(&s.model, model_path, &mp, err)) != CY_OK) goto done;
+    if ((st = cy_model_create(&s.val_model, model_path, &mp, err)) != CY_OK) goto done;
+    cy_scan_params sp = cy_scan_default_params();
+    sp.fraction = fraction, sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "train: ";
+    if ((st = cy_split_scan(&s.train, s.ds, "train", &sp, err)) != CY_OK) goto done;
+    sp.fraction = 1.0, sp.prefix = "val: ";
+    if ((st = cy_split_scan(&s.val, s.ds, "val", &sp, err)) != CY_OK) goto done;
+    char summary[512];
+    cy_split_summary(s.train, summary, sizeof summary);
+    fprintf(log, "train: %s\n", summary);
+    for (int i = 0; i < s.train->warnings.n; i++) fprintf(log, "train: WARNING %s\n", s.train->warnings.v[i]);
+    cy_split_summary(s.val, summary, sizeof summary);
+    fprintf(log, "val: %s\n", summary);
+    for (int i = 0; i < s.val->warnings.n; i++) fprintf(log, "val: WARNING %s\n", s.val->warnings.v[i]);
+
+    if ((st = cy_run_dir(project, "detect", name, "train", exist_ok, dir, sizeof dir, err)) != CY_OK) goto done;
+    if (save_dir) snprintf(save_dir, save_dir_cap, "%s", dir);
+    {
+        char path[4200];
+        snprintf(path, sizeof path, "%s/args.yaml", dir);
+        cy_atomic_file f;
+        if ((st = cy_atomic_open(&f, path, err)) != CY_OK) goto done;
+        if ((st = cy_args_write_yaml(args, f.f, err)) != CY_OK || (st = cy_atomic_commit(&f, err)) != CY_OK) {
+            cy_atomic_abort(&f);
+            goto done;
+        }
+    }
+
+    /* optimizer as the trainer builds it */
+    int nb = (s.train->n + (int)batch - 1) / (int)batch, accumulate;
+    int64_t iterations, nw;
+    double wd;
+    cy_optim_choice choice;
+    if ((st = cy_train_accumulate((int)nbs, (int)batch, &accumulate, err)) != CY_OK ||
+        (st = cy_train_weight_decay(weight_decay, (int)batch, accumulate, (int)nbs, &wd, err)) != CY_OK ||
+        (st = cy_train_iterations(s.train->n, (int)batch, (int)nbs, (int)epochs, &iterations, err)) != CY_OK ||
+        (st = cy_optim_resolve(opt_name, lr0, momentum, nc, (double)iterations, &choice, err)) != CY_OK ||
+        (st = cy_warmup_iters(warmup_epochs, nb, &nw, err)) != CY_OK)
+        goto done;
+    if (choice.auto_chosen) warmup_bias_lr = 0.0;
+    cy_optim_params op = {.kind = choice.kind, .lr = choice.lr, .momentum = choice.momentum, .weight_decay = wd};
+    if ((st = cy_optim_create_for_model(&s.opt, s.model, &op, err)) != CY_OK ||
+        (st = cy_ema_create_for_model(&s.ema, s.model, NULL, err)) != CY_OK ||
+        (st = cy_det_loss_ws_create(&s.ws, err)) != CY_OK)
+        goto done;
+    static const char *kinds[] = {"SGD", "AdamW", "MuSGD"};
+    fprintf(log, "optimizer: %s(lr=%g, momentum=%g) %s, weight_decay %g, accumulate %d\n", kinds[choice.kind],
+            choice.lr, choice.momentum, choice.auto_chosen ? "(auto)" : "", wd, accumulate);
+
+    cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 1, .hyp = hyp, .seed = (uint64_t)seed,
+                           .workers = (int)workers};
+    if ((st = cy_loader_create(&s.train_loader, s.train, &lp, err)) != CY_OK) goto done;
+    lp.augment = 0;
+    if ((st = cy_loader_create(&s.val_loader, s.val, &lp, err)) != CY_OK) goto done;
+
+    int ngroups;
+    cy_optim_group_count(s.opt, &ngroups);
+    const char *names[64];
+    char lrnames[16][16];
+    int ncol = 0;
+    static const char *fixed[] = {"train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)",
+                                  "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)", "val/box_loss",
+                                  "val/cls_loss", "val/dfl_loss"};
+    for (int i = 0; i < 10; i++) names[ncol++] = fixed[i];
+    for (int g = 0; g < ngroups && g < 16; g++) {
+        snprintf(lrnames[g], sizeof lrnames[g], "lr/pg%d", g);
+        names[ncol++] = lrnames[g];
+    }
+    cy_lr_schedule sched = {.cos_lr = cos_lr, .lrf = lrf, .epochs = (int)epochs};
+    cy_warmup_params wp = {.warmup_bias_lr = warmup_bias_lr, .warmup_momentum = warmup_momentum,
+                           .momentum = momentum, .nbs = (int)nbs, .batch = (int)batch};
+    cy_train_ctx ctx = {.ws = s.ws, .opt = s.opt, .ema = s.ema, .clip = 10.0, .accumulate = accumulate};
+    double best = -1, t_start = now_s();
+    int best_epoch = 0;
+    fprintf(log, "\n%11s%11s%11s%11s%11s%11s%11s\n", "Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss",
+            "Instances", "Size");
+    for (int epoch = 0; epoch < epochs && st == CY_OK; epoch++) {
+        double lf;
+        if ((st = cy_lr_lambda(&sched, epoch, &lf, err)) != CY_OK || (st = cy_optim_schedule_epoch(s.opt, lf, err)))
+            break;
+        if (epoch == epochs - close_mosaic) {
+            cy_aug_close_mosaic(&hyp);
+            cy_loader_set_hyp(s.train_loader, &hyp);
+            fprintf(log, "Closing dataloader mosaic\n");
+        }
+        ctx.e2e = cy_e2e_weights_at(epoch, (int)epochs);
+        cy_loader_epoch(s.train_loader, epoch, 1);
+        double tl[3] = {0, 0, 0};
+        int inst = 0;
+        for (int i = 0; i < nb && st == CY_OK; i++) {
+            int64_t ni = i + (int64_t)nb * epoch;
+            int applied;
+            if (nw >= 0 && (st = cy_optim_warmup(s.opt, &wp, ni, nw, lf, &ctx.accumulate, &applied, err)) != CY_OK)
+                break;
+            cy_batch b;
+            cy_targets t;
+            cy_model_loss_out lo;
+            if ((st = cy_loader_batch(s.train_loader, i, (int)batch, &b, err)) != CY_OK) break;
+            if ((st = cy_targets_from_rows(&t, b.targets, b.ntargets, b.n, nc, err)) != CY_OK) break;
+            st = cy_train_step(s.model, &ctx, b.x, b.n, b.h, b.w, &t, &lo, err);
+            cy_targets_free(&t);
+            for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
+            inst = b.ntargets;
+        }
+        if (st != CY_OK) break;
+        char ep[32];
+        snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
+        fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches, %.1fs\n", ep, "0G", tl[0], tl[1], tl[2], inst,
+                imgsz, nb, now_s() - t_start);
+        fflush(log);
+        double vals[64] = {0};
+        for (int k = 0; k < 3; k++) vals[k] = tl[k];
+        double fitness = 0;
+        if (do_val || epoch == epochs - 1) {
+            cy_val_result vr;
+            cy_val_params vp = {.batch = (int)batch * 2, .conf = 0.001f, .iou = 0.7f, .max_det = 300,
+                                .workers = (int)workers};
+            if ((st = copy_ema(&s, err)) != CY_OK ||
+                (st = cy_validate(s.val_model, s.val_loader, s.val, nc, &vp, &vr, err)) != CY_OK)
+                break;
+            fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
+                    "mAP50-95)");
+            fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr.images, vr.instances, vr.metrics.mp,
+                    vr.metrics.mr, vr.metrics.map50, vr.metrics.map);
+            vals[3] = vr.metrics.mp, vals[4] = vr.metrics.mr, vals[5] = vr.metrics.map50, vals[6] = vr.metrics.map;
+            for (int k = 0; k < 3; k++) vals[7 + k] = vr.loss[k];
+            fitness = vr.metrics.fitness;
+            cy_det_metrics_free(&vr.metrics);
+        }
+        for (int g = 0; g < ngroups && g < 16; g++) {
+            cy_optim_group grp;
+            cy_optim_get_group(s.opt, g, &grp, err);
+            vals[10 + g] = grp.lr;
+        }
+        if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
+        if (fitness > best) best = fitness, best_epoch = epoch;
+        if (patience > 0 && epoch - best_epoch >= patience) {
+            fprintf(log, "Stopping training early as no improvement observed in last %ld epochs.\n", patience);
+            break;
+        }
+    }
+    if (st == CY_OK)
+        fprintf(log, "\n%ld epochs completed in %.3f hours.\nResults saved to %s\n", epochs,
+                (now_s() - t_start) / 3600, dir);
+done:
+    run_free(&s);
+    return st;
+}

@@ -1,0 +1,99 @@
+#include "engine/validate.h"
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "model/model_loss.h"
+
+/* letterboxed box -> original pixels, clipped (scale_boxes) */
+static void unletterbox(float *b, double ratio, const double *pad, int w0, int h0) {
+    for (int k = 0; k < 4; k++) {
+        double v = (b[k] - pad[k % 2]) / ratio, hi = k % 2 ? h0 : w0;
+        b[k] = (float)(v < 0 ? 0 : v > hi ? hi : v);
+    }
+}
+
+cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int nc, const cy_val_params *p,
+                      cy_val_result *out, cy_error *err) {
+    memset(out, 0, sizeof *out);
+    cy_det_stats *stats = NULL;
+    cy_det_loss_ws *ws = NULL;
+    float *dets = NULL, *gt = NULL;
+    int *gtc = NULL;
+    cy_array o = {0};
+    if (p->batch < 1 || p->batch > CY_VAL_MAX_BATCH || p->max_det < 1)
+        return cy_fail(err, CY_ERR_ARG, "validation batch must be 1..%d", CY_VAL_MAX_BATCH);
+    cy_status st = cy_det_stats_create(&stats, nc, NULL, err);
+    if (st == CY_OK) st = cy_det_loss_ws_create(&ws, err);
+    if (st != CY_OK) goto done;
+    cy_model_set_training(m, 0);
+    cy_model_set_want_one2many(m, 1); /* the val loss uses both branches */
+    cy_loader_epoch(loader, 0, 0);
+    int nb = cy_loader_batches(loader, p->batch), nbatches = 0;
+    dets = malloc((size_t)p->batch * p->max_det * 6 * sizeof *dets);
+    int maxgt = 1;
+    for (int i = 0; i < split->n; i++) maxgt = split->rec[i].n > maxgt ? split->rec[i].n : maxgt;
+    gt = malloc((size_t)maxgt * 4 * sizeof *gt);
+    gtc = malloc((size_t)maxgt * sizeof *gtc);
+    if (!dets || !gt || !gtc) {
+        st = cy_fail(err, CY_ERR_MEMORY, "out of memory in validation");
+        goto done;
+    }
+    for (int b = 0; b < nb && st == CY_OK; b++) {
+        cy_batch batch;
+        cy_predict_params pp = {.max_det = p->max_det};
+        if ((st = cy_loader_batch(loader, b, p->batch, &batch, err)) != CY_OK) break;
+        if ((st = cy_model_forward(m, batch.x, batch.n, batch.h, batch.w, &pp, &o, err)) != CY_OK) break;
+        /* losses on the same forward */
+        cy_targets t;
+        cy_model_loss_out lo;
+        if ((st = cy_targets_from_rows(&t, batch.targets, batch.ntargets, batch.n, nc, err)) != CY_OK) break;
+        st = cy_model_loss(m, ws, &t, cy_e2e_weights_at(0, 1), 0, &lo, err);
+        cy_targets_free(&t);
+        if (st != CY_OK) break;
+        for (int k = 0; k < 3; k++) out->loss[k] += lo.items[k];
+        nbatches++;
+        int counts[CY_VAL_MAX_BATCH];
+        if (m->end2end) {
+            int k = (int)o.shape[1];
+            for (int i = 0; i < batch.n; i++) {
+                int c = 0;
+                for (int r = 0; r < k; r++) {
+                    const float *row = o.data + ((size_t)i * k + r) * 6;
+                    if (row[4] > p->conf) memcpy(dets + ((size_t)i * p->max_det + c++) * 6, row, 6 * sizeof(float));
+                }
+                counts[i] = c;
+            }
+        } else {
+            cy_nms_params np = cy_nms_default_params();
+            np.conf = p->conf, np.iou = p->iou, np.max_det = p->max_det;
+            if ((st = cy_nms(o.data, batch.n, nc, (int)o.shape[2], &np, dets, counts, err)) != CY_OK) break;
+        }
+        for (int i = 0; i < batch.n && st == CY_OK; i++) {
+            const cy_det_record *r = &split->rec[batch.index[i]];
+            float *d = dets + (size_t)i * p->max_det * 6;
+            for (int j = 0; j < counts[i]; j++) unletterbox(d + j * 6, batch.ratio[i], batch.pad + 2 * i, r->w, r->h);
+            for (int j = 0; j < r->n; j++) {
+                const float *q = r->labels + 5 * j;
+                gtc[j] = (int)q[0];
+                gt[4 * j] = (q[1] - q[3] / 2) * r->w, gt[4 * j + 1] = (q[2] - q[4] / 2) * r->h;
+                gt[4 * j + 2] = (q[1] + q[3] / 2) * r->w, gt[4 * j + 3] = (q[2] + q[4] / 2) * r->h;
+            }
+            st = cy_det_stats_add(stats, d, counts[i], gt, gtc, r->n, err);
+            out->images++;
+            out->instances += r->n;
+        }
+        cy_array_free(&o);
+    }
+    if (st == CY_OK) {
+        for (int k = 0; k < 3; k++) out->loss[k] /= nbatches > 0 ? nbatches : 1;
+        st = cy_det_stats_compute(stats, &out->metrics, err);
+    }
+done:
+    cy_array_free(&o);
+    free(dets);
+    free(gt);
+    free(gtc);
+    cy_det_stats_free(stats);
+    cy_det_loss_ws_free(ws);
+    return st;
+}
