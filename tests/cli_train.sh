@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `cyolo train` end to end on the built-in synthetic dataset (generated into
+# a temporary folder): the run folder, args.yaml, results.csv with
+# Ultralytics' columns and one row per epoch; bad arguments refused with the
+# key named and the nearest valid key suggested.
+set -u
+CYOLO="$1"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+export CYOLO_DATASETS="$T/datasets"
+pass=0
+fail=0
+ok() { pass=$((pass + 1)); }
+bad() { echo "FAIL: $*"; fail=$((fail + 1)); }
+
+out=$("$CYOLO" train model=yolo26n.yaml epochs=2 imgsz=64 batch=8 fraction=0.1 workers=2 project="$T/runs" name=exp 2>&1)
+rc=$?
+[ $rc -eq 0 ] && ok || bad "train exit $rc: $out"
+R="$T/runs/exp"
+[ -s "$R/args.yaml" ] && ok || bad "no args.yaml"
+grep -qx "epochs: 2" "$R/args.yaml" && grep -qx "imgsz: 64" "$R/args.yaml" && grep -qx "mosaic: 1.0" "$R/args.yaml" && ok ||
+    bad "args.yaml content"
+head -1 "$R/results.csv" | grep -q "^epoch,time,train/box_loss,train/cls_loss,train/dfl_loss,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B),val/box_loss,val/cls_loss,val/dfl_loss,lr/pg0,lr/pg1,lr/pg2$" &&
+    ok || bad "results.csv header: $(head -1 "$R/results.csv")"
+[ "$(wc -l <"$R/results.csv")" -eq 3 ] && ok || bad "results.csv rows: $(cat "$R/results.csv")"
+grep -q "^2," "$R/results.csv" && ok || bad "epoch 2 row"
+grep -q "Epoch.*box_loss.*cls_loss.*dfl_loss.*Instances.*Size" <<<"$out" && ok || bad "progress header"
+grep -q "mAP50-95" <<<"$out" && ok || bad "validation line"
+[ -s "$CYOLO_DATASETS/synth/synth.yaml" ] && ok || bad "built-in dataset generated"
+
+# a second run with the same name increments it (exp2)
+"$CYOLO" train model=yolo26n.yaml epochs=1 imgsz=64 batch=8 fraction=0.05 val=False project="$T/runs" name=exp >/dev/null 2>&1
+[ -s "$T/runs/exp2/results.csv" ] && ok || bad "second run folder exp2"
+
+out=$("$CYOLO" train model=yolo26n.yaml epoch=3 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -qF "'epoch' is not a valid YOLO argument. Similar arguments are i.e. ['epochs=100']" <<<"$out" && ok ||
+    bad "unknown key ($rc): $out"
+out=$("$CYOLO" train model=yolo26n.yaml mosaic=2 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -qF "'mosaic=2' is an invalid value" <<<"$out" && ok || bad "fraction range ($rc): $out"
+out=$("$CYOLO" train model=yolo26n.yaml batch=eight 2>&1); rc=$?
+[ $rc -eq 2 ] && grep -qF "'batch' must be an int" <<<"$out" && ok || bad "int type ($rc): $out"
+out=$("$CYOLO" train model=yolo26n.yaml data="$T/nope.yaml" 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "$T/nope.yaml" <<<"$out" && ok || bad "missing data yaml ($rc): $out"
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
