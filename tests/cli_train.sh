@@ -24,6 +24,8 @@ head -1 "$R/results.csv" | grep -q "^epoch,time,train/box_loss,train/cls_loss,tr
     ok || bad "results.csv header: $(head -1 "$R/results.csv")"
 [ "$(wc -l <"$R/results.csv")" -eq 3 ] && ok || bad "results.csv rows: $(cat "$R/results.csv")"
 grep -q "^2," "$R/results.csv" && ok || bad "epoch 2 row"
+[ -s "$R/weights/last.pt" ] && [ -s "$R/weights/best.pt" ] && ok || bad "weights/last.pt and best.pt"
+ls "$R/weights" | grep -q tmp && bad "temporary checkpoint left behind" || ok
 grep -q "Epoch.*box_loss.*cls_loss.*dfl_loss.*Instances.*Size" <<<"$out" && ok || bad "progress header"
 grep -q "mAP50-95" <<<"$out" && ok || bad "validation line"
 [ -s "$CYOLO_DATASETS/synth/synth.yaml" ] && ok || bad "built-in dataset generated"

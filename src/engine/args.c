@@ -301,3 +301,19 @@ cy_status cy_args_write_yaml(const cy_args *a, FILE *f, cy_error *err) {
     }
     return ferror(f) ? cy_fail(err, CY_ERR_IO, "cannot write args.yaml") : CY_OK;
 }
+
+int cy_args_count(const cy_args *a) { return a->n; }
+
+void cy_args_item(const cy_args *a, int i, const char **key, const char **text, char *kind) {
+    const arg *x = &a->items[i];
+    long l;
+    double d;
+    int b;
+    *key = x->key;
+    *text = x->value;
+    if (!x->value[0]) *kind = 'n';
+    else if (!parse_bool(x->value, &b)) *kind = 'b';
+    else if (x->type == T_INT || (x->type == T_INT_LIST && !parse_long(x->value, &l))) *kind = 'i';
+    else if (x->type == T_FLOAT && !parse_double(x->value, &d)) *kind = 'f';
+    else *kind = 's';
+}

@@ -27,6 +27,12 @@ cy_status cy_args_get_int(const cy_args *a, const char *key, long *out, int *is_
 cy_status cy_args_get_float(const cy_args *a, const char *key, double *out, int *is_null, cy_error *err);
 cy_status cy_args_get_bool(const cy_args *a, const char *key, int *out, cy_error *err);
 
+/* Iteration, for writing the arguments elsewhere (checkpoints): the key,
+ * its text ("" for None) and how the text reads: 'n' None, 'b' bool, 'i'
+ * int, 'f' float, 's' string. */
+int cy_args_count(const cy_args *a);
+void cy_args_item(const cy_args *a, int i, const char **key, const char **text, char *kind);
+
 /* args.yaml of a run: every key: value as yaml.safe_dump spells it (null,
  * true, false). */
 cy_status cy_args_write_yaml(const cy_args *a, FILE *f, cy_error *err);

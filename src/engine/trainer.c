@@ -5,6 +5,7 @@
 #include <time.h>
 #include "data/loader.h"
 #include "data/synth.h"
+#include "engine/checkpoint.h"
 #include "engine/optim.h"
 #include "engine/run_dir.h"
 #include "engine/train_step.h"
@@ -102,6 +103,31 @@ static cy_status copy_ema(run_state *s, cy_error *err) {
     return CY_OK;
 }
 
+/* last.pt every epoch, best.pt when fitness improved, epochN.pt every
+ * save_period epochs, as BaseTrainer.save_model */
+static cy_status save_checkpoints(run_state *s, const cy_args *args, const char *dir, int epoch, double best,
+                                  int improved, long save_period, int single_cls, cy_error *err) {
+    char wdir[4200], path[4300], csv[4300];
+    snprintf(wdir, sizeof wdir, "%s/weights", dir);
+    snprintf(csv, sizeof csv, "%s/results.csv", dir);
+    CY_TRY(cy_mkdirs(wdir, err));
+    static char *item[] = {"item"};
+    cy_checkpoint c = {.model = s->model, .ema = s->ema, .opt = s->opt, .epoch = epoch, .best_fitness = best,
+                       .args = args, .names = single_cls ? item : s->ds->names, .nc = single_cls ? 1 : s->ds->nc,
+                       .results_csv = csv};
+    snprintf(path, sizeof path, "%s/last.pt", wdir);
+    CY_TRY(cy_checkpoint_save(path, &c, err));
+    if (improved) {
+        snprintf(path, sizeof path, "%s/best.pt", wdir);
+        CY_TRY(cy_checkpoint_save(path, &c, err));
+    }
+    if (save_period > 0 && epoch % save_period == 0) {
+        snprintf(path, sizeof path, "%s/epoch%d.pt", wdir, epoch);
+        CY_TRY(cy_checkpoint_save(path, &c, err));
+    }
+    return CY_OK;
+}
+
 cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t save_dir_cap, cy_error *err) {
     argr r = {args, err, CY_OK};
     run_state s;
@@ -116,7 +142,8 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
     double warmup_momentum = getf(&r, "warmup_momentum"), warmup_bias_lr = getf(&r, "warmup_bias_lr");
     double fraction = getf(&r, "fraction");
     int cos_lr = getb(&r, "cos_lr"), exist_ok = getb(&r, "exist_ok"), do_val = getb(&r, "val");
-    int single_cls = getb(&r, "single_cls");
+    int single_cls = getb(&r, "single_cls"), save = getb(&r, "save");
+    long save_period = geti(&r, "save_period");
     cy_aug_hyp hyp = hyp_from_args(&r);
     CY_TRY(r.st);
     if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (e.g. model=yolo26n.yaml)");
@@ -268,7 +295,10 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
             vals[10 + g] = grp.lr;
         }
         if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
-        if (fitness > best) best = fitness, best_epoch = epoch;
+        int improved = fitness > best;
+        if (improved) best = fitness, best_epoch = epoch;
+        if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, err)) != CY_OK)
+            break;
         if (patience > 0 && epoch - best_epoch >= patience) {
             fprintf(log, "Stopping training early as no improvement observed in last %ld epochs.\n", patience);
             break;

@@ -1,0 +1,184 @@
+#include "engine/checkpoint.h"
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "io/pt.h"
+#include "io/pt_value.h"
+
+/* state_dict of the model's entries, values from params/buffers/counters */
+static cy_status state_dict(const cy_model *m, const float *params, const float *buffers, cy_pt_value **out,
+                            cy_error *err) {
+    CY_TRY(cy_pt_dict_new(out, 1, err));
+    for (int i = 0; i < m->nentries; i++) {
+        const cy_entry *e = &m->entries[i];
+        cy_pt_value *t = NULL;
+        cy_status st;
+        if (e->kind == CY_ENTRY_COUNTER)
+            st = cy_pt_tensor_new(&t, CY_PT_DT_I64, 0, NULL, &m->counters[e->offset], err);
+        else
+            st = cy_pt_tensor_new(&t, CY_PT_DT_F32, e->ndim, e->shape,
+                                  (e->kind == CY_ENTRY_BUFFER ? buffers : params) + e->offset, err);
+        if (st == CY_OK) st = cy_pt_dict_set_str(*out, e->name, t, err);
+        else cy_pt_value_free(t);
+        if (st != CY_OK) return st;
+    }
+    return CY_OK;
+}
+
+static char *read_text(const char *path) {
+    FILE *f = path ? fopen(path, "rb") : NULL;
+    if (!f) return NULL;
+    char *s = NULL;
+    long n = -1;
+    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
+    if (n >= 0 && n < (16L << 20) && !fseek(f, 0, SEEK_SET) && (s = malloc(n + 1)) && fread(s, 1, n, f) == (size_t)n)
+        s[n] = 0;
+    else
+        free(s), s = NULL;
+    fclose(f);
+    return s;
+}
+
+#define PUT(expr)                    \
+    do {                             \
+        if ((st = (expr)) != CY_OK) goto done; \
+    } while (0)
+
+static cy_status set(cy_pt_value *d, const char *k, cy_pt_value *v, cy_error *err) {
+    cy_status st = cy_pt_dict_set_str(d, k, v, err);
+    if (st != CY_OK) cy_pt_value_free(v);
+    return st;
+}
+
+/* moves *v into d[k] (*v is NULL afterwards, whatever happens) */
+static cy_status take(cy_pt_value *d, const char *k, cy_pt_value **v, cy_error *err) {
+    cy_pt_value *x = *v;
+    *v = NULL;
+    return set(d, k, x, err);
+}
+
+static cy_status optimizer_state(cy_optim *o, cy_pt_value **out, cy_error *err) {
+    cy_status st;
+    cy_pt_value *groups = NULL, *t = NULL;
+    CY_TRY(cy_pt_dict_new(out, 0, err));
+    int n;
+    cy_optim_group_count(o, &n);
+    PUT(cy_pt_list_new(&groups, err));
+    for (int g = 0; g < n; g++) {
+        cy_optim_group grp;
+        cy_pt_value *d = NULL;
+        PUT(cy_optim_get_group(o, g, &grp, err));
+        PUT(cy_pt_dict_new(&d, 0, err));
+        if ((st = cy_pt_dict_put_float(d, "lr", grp.lr, err)) != CY_OK ||
+            (st = cy_pt_dict_put_float(d, "initial_lr", grp.initial_lr, err)) != CY_OK ||
+            (st = cy_pt_dict_put_float(d, "momentum", grp.momentum, err)) != CY_OK ||
+            (st = cy_pt_dict_put_float(d, "weight_decay", grp.weight_decay, err)) != CY_OK ||
+            (st = cy_pt_append(groups, d, err)) != CY_OK) {
+            cy_pt_value_free(d);
+            goto done;
+        }
+    }
+    cy_pt_value *g = groups;
+    groups = NULL; /* set() owns it from here, freed on failure too */
+    PUT(set(*out, "param_groups", g, err));
+    cy_optim_state s;
+    PUT(cy_optim_get_state(o, &s));
+    int64_t np = (int64_t)s.nparams, ne = s.nentries;
+    PUT(cy_pt_tensor_new(&t, CY_PT_DT_F32, 1, &np, s.a, err));
+    PUT(set(*out, "state_a", t, err));
+    if (s.b) {
+        PUT(cy_pt_tensor_new(&t, CY_PT_DT_F32, 1, &np, s.b, err));
+        PUT(set(*out, "state_b", t, err));
+    }
+    if (s.step) {
+        PUT(cy_pt_tensor_new(&t, CY_PT_DT_I64, 1, &ne, s.step, err));
+        PUT(set(*out, "step", t, err));
+    }
+    if (s.has_state) {
+        PUT(cy_pt_tensor_new(&t, CY_PT_DT_U8, 1, &ne, s.has_state, err));
+        PUT(set(*out, "has_state", t, err));
+    }
+    t = NULL;
+done:
+    cy_pt_value_free(groups);
+    return st;
+}
+
+cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err) {
+    const cy_model *m = c->model;
+    cy_pt_value *root = NULL, *v = NULL;
+    cy_status st;
+    char *yaml_text = NULL, *csv = NULL;
+    PUT(cy_pt_dict_new(&root, 0, err));
+    PUT(cy_pt_dict_put_int(root, "epoch", c->epoch, err));
+    PUT(cy_pt_dict_put_float(root, "best_fitness", c->best_fitness, err));
+    PUT(state_dict(m, m->params, m->buffers, &v, err));
+    PUT(take(root, "model", &v, err));
+    if (c->ema) {
+        const float *p, *b;
+        int64_t updates;
+        PUT(cy_ema_get(c->ema, &p, &b, &updates));
+        PUT(state_dict(m, p, b, &v, err));
+        PUT(take(root, "ema", &v, err));
+        PUT(cy_pt_dict_put_int(root, "updates", updates, err));
+    }
+    if (c->opt) {
+        PUT(optimizer_state(c->opt, &v, err));
+        PUT(take(root, "optimizer", &v, err));
+    }
+    PUT(cy_pt_dict_new(&v, 0, err));
+    yaml_text = read_text(m->yaml_path);
+    char scale[2] = {m->scale, 0};
+    if ((st = cy_pt_dict_put_str(v, "yaml_file", m->yaml_path, err)) != CY_OK ||
+        (st = cy_pt_dict_put_str(v, "yaml", yaml_text ? yaml_text : "", err)) != CY_OK ||
+        (st = cy_pt_dict_put_str(v, "scale", scale, err)) != CY_OK ||
+        (st = cy_pt_dict_put_int(v, "nc", m->nc, err)) != CY_OK)
+        goto done;
+    PUT(take(root, "yaml", &v, err));
+    if (c->names) {
+        PUT(cy_pt_dict_new(&v, 0, err));
+        for (int i = 0; i < c->nc; i++) {
+            cy_pt_value *s = NULL;
+            PUT(cy_pt_str_new(&s, c->names[i], err));
+            if ((st = cy_pt_dict_set_intkey(v, i, s, err)) != CY_OK) {
+                cy_pt_value_free(s);
+                goto done;
+            }
+        }
+        PUT(take(root, "names", &v, err));
+    }
+    if (c->args) {
+        PUT(cy_pt_dict_new(&v, 0, err));
+        for (int i = 0; i < cy_args_count(c->args); i++) {
+            const char *k, *text;
+            char kind;
+            cy_args_item(c->args, i, &k, &text, &kind);
+            switch (kind) {
+            case 'n': st = cy_pt_dict_put_none(v, k, err); break;
+            case 'b': st = cy_pt_dict_put_bool(v, k, !strcmp(text, "True"), err); break;
+            case 'i': st = cy_pt_dict_put_int(v, k, strtoll(text, NULL, 10), err); break;
+            case 'f': st = cy_pt_dict_put_float(v, k, strtod(text, NULL), err); break;
+            default: st = cy_pt_dict_put_str(v, k, text, err); break;
+            }
+            if (st != CY_OK) goto done;
+        }
+        PUT(take(root, "train_args", &v, err));
+    }
+    csv = read_text(c->results_csv);
+    if (csv) PUT(cy_pt_dict_put_str(root, "train_results", csv, err));
+    char date[64];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    PUT(cy_pt_dict_put_str(root, "date", date, err));
+    PUT(cy_pt_dict_put_str(root, "version", "cyolo 0.1.0", err));
+    st = cy_pt_write(path, root, err);
+done:
+    cy_pt_value_free(v);
+    cy_pt_value_free(root);
+    free(yaml_text);
+    free(csv);
+    return st;
+}

@@ -1,0 +1,28 @@
+/* Training checkpoints (last.pt, best.pt, epochN.pt): a PyTorch .pt file of
+ * plain data only, so torch.load(path, weights_only=True) reads it:
+ *   epoch, best_fitness, model (state_dict, Ultralytics names), ema
+ *   (state_dict) and updates, optimizer {name, lr and momentum per group,
+ *   state tensors}, yaml {file, text, scale, nc}, names {id: name},
+ *   train_args {key: value}, train_results (results.csv text), date,
+ *   version. Written atomically. */
+#ifndef CY_ENGINE_CHECKPOINT_H
+#define CY_ENGINE_CHECKPOINT_H
+#include "engine/args.h"
+#include "engine/optim.h"
+#include "model/model.h"
+
+typedef struct {
+    const cy_model *model;
+    const cy_ema *ema;         /* may be NULL */
+    cy_optim *opt;             /* may be NULL */
+    int epoch;                 /* 0-based epoch just finished */
+    double best_fitness;
+    const cy_args *args;       /* may be NULL */
+    char *const *names;        /* nc class names, may be NULL */
+    int nc;
+    const char *results_csv;   /* path of results.csv, may be NULL */
+} cy_checkpoint;
+
+cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
+
+#endif
