@@ -26,7 +26,7 @@ int main(void) {
     cy_args_create(&args, &err);
     cy_args_set(args, "epochs", "7", &err);
     char *names[3] = {"cat", "dog", "bird"};
-    char dir[] = "/tmp/cyolo_ckpt_XXXXXX", path[256];
+    char dir[] = "/tmp/cyolo_ckpt_XXXXXX", path[256], sub[300];
     CHECK(mkdtemp(dir) != NULL, "mkdtemp");
     snprintf(path, sizeof path, "%s/last.pt", dir);
     cy_checkpoint c = {.model = m, .ema = ema, .opt = opt, .epoch = 4, .best_fitness = 0.25, .args = args,
@@ -62,8 +62,34 @@ int main(void) {
     (void)nm;
     CHECK(n1 != NULL, "names keyed by class id");
     cy_pt_value_free(root);
+    /* the model rebuilt from the checkpoint predicts exactly like the original */
+    cy_model *back = NULL;
+    CHECK(cy_checkpoint_load_model(path, NULL, 0, &back, &err) == CY_OK, "load model: %s", err.msg);
+    if (back) {
+        float x[2 * 3 * 64 * 96];
+        for (size_t i = 0; i < sizeof x / sizeof *x; i++) x[i] = (float)((i * 2654435761u) % 1000) / 1000.0f;
+        cy_array a, b;
+        cy_predict_params pp = {.max_det = 300};
+        CHECK(cy_model_forward(m, x, 2, 64, 96, &pp, &a, &err) == CY_OK, "%s", err.msg);
+        CHECK(cy_model_forward(back, x, 2, 64, 96, &pp, &b, &err) == CY_OK, "%s", err.msg);
+        CHECK(a.shape[1] == b.shape[1] && !memcmp(a.data, b.data, (size_t)(a.shape[0] * a.shape[1] * 6) * 4),
+              "identical predictions after the round trip");
+        cy_model_summary s1, s2;
+        cy_model_summarize(m, &s1);
+        cy_model_summarize(back, &s2);
+        CHECK(s1.params == s2.params && s2.nc == 3, "same architecture, nc 3");
+        cy_array_free(&a);
+        cy_array_free(&b);
+        cy_model_free(back);
+    }
+    snprintf(sub, sizeof sub, "%s/notpt.pt", dir);
+    FILE *junk = fopen(sub, "w");
+    fputs("not a zip", junk);
+    fclose(junk);
+    CHECK(cy_checkpoint_load_model(sub, NULL, 1, &back, &err) != CY_OK && strstr(err.msg, "notpt.pt"),
+          "a junk .pt is a clear error: %s", err.msg);
+    remove(sub);
     /* a failing write (target is a folder) reports the error and leaves no temporary behind */
-    char sub[300];
     snprintf(sub, sizeof sub, "%s/asdir.pt", dir);
     mkdir(sub, 0777);
     CHECK(cy_checkpoint_save(sub, &c, &err) != CY_OK, "writing over a folder fails cleanly");

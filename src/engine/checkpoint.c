@@ -133,6 +133,7 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
     if ((st = cy_pt_dict_put_str(v, "yaml_file", m->yaml_path, err)) != CY_OK ||
         (st = cy_pt_dict_put_str(v, "yaml", yaml_text ? yaml_text : "", err)) != CY_OK ||
         (st = cy_pt_dict_put_str(v, "scale", scale, err)) != CY_OK ||
+        (st = cy_pt_dict_put_str(v, "name", m->name, err)) != CY_OK ||
         (st = cy_pt_dict_put_int(v, "nc", m->nc, err)) != CY_OK)
         goto done;
     PUT(take(root, "yaml", &v, err));
@@ -180,5 +181,61 @@ done:
     cy_pt_value_free(root);
     free(yaml_text);
     free(csv);
+    return st;
+}
+
+/* Copies a state_dict's tensors into the model, by name, checking shapes. */
+static cy_status load_state(cy_model *m, const cy_pt_value *sd, const char *path, cy_error *err) {
+    for (int i = 0; i < m->nentries; i++) {
+        const cy_entry *e = &m->entries[i];
+        const cy_pt_value *t = cy_pt_dict_find(sd, e->name);
+        if (!t) return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no '%s'", path, e->name);
+        if (e->kind == CY_ENTRY_COUNTER) {
+            int64_t c = 0;
+            if (cy_pt_tensor_numel(t) != 1 || cy_pt_tensor_copy(t, &c, sizeof c, err) != CY_OK)
+                return cy_fail(err, CY_ERR_FORMAT, "%s: '%s' is not a single int64", path, e->name);
+            m->counters[e->offset] = c;
+            continue;
+        }
+        if (cy_pt_tensor_numel(t) != (int64_t)e->numel)
+            return cy_fail(err, CY_ERR_FORMAT, "%s: '%s' has %lld values, the model expects %zu", path, e->name,
+                           (long long)cy_pt_tensor_numel(t), e->numel);
+        float *dst = (e->kind == CY_ENTRY_BUFFER ? m->buffers : m->params) + e->offset;
+        CY_TRY(cy_pt_tensor_to_f32(t, dst, e->numel, err));
+    }
+    m->weights_version++;
+    return CY_OK;
+}
+
+cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
+                                   cy_error *err) {
+    *out = NULL;
+    cy_pt_value *root = NULL;
+    CY_TRY(cy_pt_read(path, &root, err));
+    cy_status st = CY_OK;
+    const cy_pt_value *y = cy_pt_dict_find(root, "yaml");
+    const char *text = NULL, *scale = "", *name = "";
+    if (!y || cy_pt_get_str(y, "yaml", &text, err) != CY_OK || !*text) {
+        st = cy_fail(err, CY_ERR_FORMAT,
+                     "%s: not a cyolo checkpoint (no model YAML inside; Ultralytics checkpoints are read by a later version)",
+                     path);
+        goto done;
+    }
+    cy_pt_get_str(y, "scale", &scale, NULL);
+    cy_pt_get_str(y, "name", &name, NULL);
+    int64_t nc = 0;
+    cy_model_params mp = p ? *p : cy_model_default_params();
+    if (cy_pt_get_int(y, "nc", &nc, NULL) == CY_OK && nc > 0) mp.nc = (int)nc;
+    if ((st = cy_model_create_from_text(out, path, name, text, scale[0], &mp, err)) != CY_OK) goto done;
+    const cy_pt_value *sd = use_ema ? cy_pt_dict_find(root, "ema") : NULL;
+    if (!sd) sd = cy_pt_dict_find(root, "model");
+    if (!sd) st = cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint holds no weights", path);
+    else st = load_state(*out, sd, path, err);
+    if (st != CY_OK) {
+        cy_model_free(*out);
+        *out = NULL;
+    }
+done:
+    cy_pt_value_free(root);
     return st;
 }

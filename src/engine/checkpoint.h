@@ -25,4 +25,9 @@ typedef struct {
 
 cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
 
+/* Rebuilds the model a cyolo checkpoint holds (its YAML copy, nc) with the
+ * EMA weights (use_ema, what inference uses) or the raw model weights. */
+cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
+                                   cy_error *err);
+
 #endif

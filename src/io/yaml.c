@@ -59,33 +59,50 @@ fail:
     return NULL;
 }
 
+/* Parses what the parser was given; label names the source in messages. */
+static cy_status yaml_parse(yaml_parser_t *parser, const char *label, cy_yaml **out, cy_error *err) {
+    yaml_document_t doc;
+    cy_status st = CY_OK;
+    if (!yaml_parser_load(parser, &doc)) {
+        st = cy_fail(err, CY_ERR_FORMAT, "%s:%d:%d: invalid YAML: %s", label,
+                     (int)parser->problem_mark.line + 1, (int)parser->problem_mark.column + 1,
+                     parser->problem ? parser->problem : "parse error");
+    } else {
+        yaml_node_t *root = yaml_document_get_root_node(&doc);
+        if (!root) {
+            st = cy_fail(err, CY_ERR_FORMAT, "%s: empty YAML file", label);
+        } else if (!(*out = yaml_convert(&doc, root, 0))) {
+            st = cy_fail(err, CY_ERR_FORMAT, "%s: unsupported or too deeply nested YAML", label);
+        }
+        yaml_document_delete(&doc);
+    }
+    return st;
+}
+
 cy_status cy_yaml_load(const char *path, cy_yaml **out, cy_error *err) {
     *out = NULL;
     FILE *fp = fopen(path, "rb");
     if (!fp) return cy_fail(err, CY_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     yaml_parser_t parser;
-    yaml_document_t doc;
     if (!yaml_parser_initialize(&parser)) {
         fclose(fp);
         return cy_fail(err, CY_ERR_MEMORY, "%s: cannot initialise the YAML parser", path);
     }
     yaml_parser_set_input_file(&parser, fp);
-    cy_status st = CY_OK;
-    if (!yaml_parser_load(&parser, &doc)) {
-        st = cy_fail(err, CY_ERR_FORMAT, "%s:%d:%d: invalid YAML: %s", path,
-                     (int)parser.problem_mark.line + 1, (int)parser.problem_mark.column + 1,
-                     parser.problem ? parser.problem : "parse error");
-    } else {
-        yaml_node_t *root = yaml_document_get_root_node(&doc);
-        if (!root) {
-            st = cy_fail(err, CY_ERR_FORMAT, "%s: empty YAML file", path);
-        } else if (!(*out = yaml_convert(&doc, root, 0))) {
-            st = cy_fail(err, CY_ERR_FORMAT, "%s: unsupported or too deeply nested YAML", path);
-        }
-        yaml_document_delete(&doc);
-    }
+    cy_status st = yaml_parse(&parser, path, out, err);
     yaml_parser_delete(&parser);
     fclose(fp);
+    return st;
+}
+
+cy_status cy_yaml_load_text(const char *label, const char *text, size_t len, cy_yaml **out, cy_error *err) {
+    *out = NULL;
+    yaml_parser_t parser;
+    if (!yaml_parser_initialize(&parser))
+        return cy_fail(err, CY_ERR_MEMORY, "%s: cannot initialise the YAML parser", label);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    cy_status st = yaml_parse(&parser, label, out, err);
+    yaml_parser_delete(&parser);
     return st;
 }
 

@@ -2,6 +2,7 @@
  * does the parsing). Every node keeps its line for error messages. */
 #ifndef CY_IO_YAML_H
 #define CY_IO_YAML_H
+#include <stddef.h>
 #include "core/status.h"
 
 typedef enum { CY_YAML_SCALAR, CY_YAML_SEQ, CY_YAML_MAP } cy_yaml_kind;
@@ -17,6 +18,8 @@ typedef struct cy_yaml {
 } cy_yaml;
 
 cy_status cy_yaml_load(const char *path, cy_yaml **out, cy_error *err);
+/* The same from memory; label names the source in error messages. */
+cy_status cy_yaml_load_text(const char *label, const char *text, size_t len, cy_yaml **out, cy_error *err);
 void cy_yaml_free(cy_yaml *y);
 const cy_yaml *cy_yaml_get(const cy_yaml *map, const char *key);
 

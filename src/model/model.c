@@ -41,14 +41,14 @@ static cy_status find_strides(cy_model *m, cy_error *err) {
     return CY_OK;
 }
 
-cy_status cy_model_create(cy_model **out, const char *yaml_path, const cy_model_params *pp,
-                          cy_error *err) {
+static cy_status create(cy_model **out, const char *yaml_path, const char *text, const char *name, char scale,
+                        const cy_model_params *pp, cy_error *err) {
     *out = NULL;
-    if (!yaml_path || !*yaml_path) return cy_fail(err, CY_ERR_ARG, "no model YAML given");
     cy_model_params p = pp ? *pp : cy_model_default_params();
     cy_model *m = calloc(1, sizeof *m);
     if (!m) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-    cy_status st = cy_model_parse_yaml(m, yaml_path, p.nc, err);
+    cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
+                        : cy_model_parse_yaml(m, yaml_path, p.nc, err);
     if (st == CY_OK) st = find_strides(m, err); /* registers the state too */
     if (st == CY_OK) m->gflops_640 = cy_model_gflops(m, 640);
     if (st == CY_OK) {
@@ -70,6 +70,19 @@ cy_status cy_model_create(cy_model **out, const char *yaml_path, const cy_model_
     }
     *out = m;
     return CY_OK;
+}
+
+cy_status cy_model_create(cy_model **out, const char *yaml_path, const cy_model_params *pp, cy_error *err) {
+    *out = NULL;
+    if (!yaml_path || !*yaml_path) return cy_fail(err, CY_ERR_ARG, "no model YAML given");
+    return create(out, yaml_path, NULL, NULL, 0, pp, err);
+}
+
+cy_status cy_model_create_from_text(cy_model **out, const char *label, const char *name, const char *yaml_text,
+                                    char scale, const cy_model_params *pp, cy_error *err) {
+    *out = NULL;
+    if (!yaml_text) return cy_fail(err, CY_ERR_ARG, "%s: no model YAML text", label);
+    return create(out, label, yaml_text, name ? name : "", scale, pp, err);
 }
 
 cy_status cy_model_summarize(const cy_model *m, cy_model_summary *s) {

@@ -155,8 +155,16 @@ struct cy_model {
     int want_o2m;                /* run the one-to-many branch in eval too */
 };
 
+/* A model from YAML text, e.g. a checkpoint's copy (label names it in
+ * errors, name is the run name like "yolo26n", scale its letter or 0). */
+cy_status cy_model_create_from_text(cy_model **out, const char *label, const char *name, const char *yaml_text,
+                                    char scale, const cy_model_params *p, cy_error *err);
+
 /* model_yaml.c: YAML -> layers, as Ultralytics' parse_model. */
 cy_status cy_model_parse_yaml(cy_model *m, const char *path, int nc_override, cy_error *err);
+/* The same from YAML text (a checkpoint's copy); scale as the name gave it. */
+cy_status cy_model_parse_yaml_text(cy_model *m, const char *label, const char *name, const char *text, char scale,
+                                   int nc_override, cy_error *err);
 /* model_build.c: state registration and graph construction for one shape. */
 cy_status cy_model_build_graph(cy_model *m, cy_shape input, cy_error *err);
 void cy_graph_free(cy_model *m);

@@ -379,6 +379,9 @@ static cy_status resolve_path(const char *given, char *out, size_t cap, char *sc
                    given, base);
 }
 
+static cy_status parse_root(cy_model *m, const char *path, const char *given, cy_yaml *root, int nc_override,
+                            cy_error *err);
+
 cy_status cy_model_parse_yaml(cy_model *m, const char *given, int nc_override, cy_error *err) {
     char path[1024];
     CY_TRY(resolve_path(given, path, sizeof path, &m->scale, err));
@@ -388,6 +391,22 @@ cy_status cy_model_parse_yaml(cy_model *m, const char *given, int nc_override, c
     snprintf(m->name, sizeof m->name, "%s", stem);
     cy_yaml *root;
     CY_TRY(cy_yaml_load(path, &root, err));
+    return parse_root(m, path, given, root, nc_override, err);
+}
+
+cy_status cy_model_parse_yaml_text(cy_model *m, const char *label, const char *name, const char *text, char scale,
+                                   int nc_override, cy_error *err) {
+    snprintf(m->yaml_path, sizeof m->yaml_path, "%s", label);
+    snprintf(m->name, sizeof m->name, "%s", name);
+    m->scale = scale;
+    cy_yaml *root;
+    CY_TRY(cy_yaml_load_text(label, text, strlen(text), &root, err));
+    return parse_root(m, label, name, root, nc_override, err);
+}
+
+/* Takes ownership of root. */
+static cy_status parse_root(cy_model *m, const char *path, const char *given, cy_yaml *root, int nc_override,
+                            cy_error *err) {
     cy_status st = CY_OK;
     const cy_yaml *y;
     long v;
