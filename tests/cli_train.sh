@@ -30,6 +30,13 @@ grep -q "Epoch.*box_loss.*cls_loss.*dfl_loss.*Instances.*Size" <<<"$out" && ok |
 grep -q "mAP50-95" <<<"$out" && ok || bad "validation line"
 [ -s "$CYOLO_DATASETS/synth/synth.yaml" ] && ok || bad "built-in dataset generated"
 
+# cyolo val on the run's best.pt: Ultralytics' table with the class names
+out=$("$CYOLO" val model="$R/weights/best.pt" data=synth.yaml imgsz=64 batch=16 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "Class.*Images.*Instances.*Box(P.*mAP50-95)" <<<"$out" && grep -q "^ *all *80 " <<<"$out" &&
+    grep -q "^ *triangle " <<<"$out" && ok || bad "val ($rc): $out"
+out=$("$CYOLO" val model="$T/nothing.pt" data=synth.yaml 2>&1); rc=$?
+[ $rc -eq 1 ] && grep -qF "$T/nothing.pt" <<<"$out" && ok || bad "val with a missing checkpoint ($rc): $out"
+
 # a second run with the same name increments it (exp2)
 "$CYOLO" train model=yolo26n.yaml epochs=1 imgsz=64 batch=8 fraction=0.05 val=False project="$T/runs" name=exp >/dev/null 2>&1
 [ -s "$T/runs/exp2/results.csv" ] && ok || bad "second run folder exp2"

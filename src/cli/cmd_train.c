@@ -5,29 +5,48 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "engine/trainer.h"
+#include "engine/val_run.h"
 
-int cmd_train(cli_args *a) {
-    cy_args *args;
+/* Ultralytics-style key=value arguments into cy_args (cfg= first). */
+static int load_args(cli_args *a, const char *mode, cy_args **out) {
     cy_error err = {0};
-    if (cy_args_create(&args, &err) != CY_OK) return cli_report(&err);
-    int rc = 0;
+    if (cy_args_create(out, &err) != CY_OK) return cli_report(&err);
     const char *cfg = cli_get(a, "cfg", NULL);
-    if (cfg && *cfg && cy_args_load_yaml(args, cfg, &err) != CY_OK) {
+    if (cfg && *cfg && cy_args_load_yaml(*out, cfg, &err) != CY_OK) {
         fprintf(stderr, "error: %s\n", err.msg);
-        rc = 2;
+        return 2;
     }
-    for (int i = 0; i < a->n && !rc; i++) {
+    for (int i = 0; i < a->n; i++) {
         a->used[i] = 1;
-        if (cy_args_set(args, a->key[i], a->val[i], &err) != CY_OK) {
+        if (cy_args_set(*out, a->key[i], a->val[i], &err) != CY_OK) {
             fprintf(stderr, "error: %s\n", err.msg);
-            rc = 2;
+            return 2;
         }
     }
-    if (!rc && cy_args_set(args, "mode", "train", &err) != CY_OK) rc = cli_report(&err);
-    if (!rc && cy_train_run(args, stdout, NULL, 0, &err) != CY_OK) {
-        fprintf(stderr, "error: %s\n", err.msg);
-        rc = err.status == CY_ERR_ARG ? 2 : 1;
-    }
+    if (cy_args_set(*out, "mode", mode, &err) != CY_OK) return cli_report(&err);
+    return 0;
+}
+
+static int finish(cy_status st, const cy_error *err) {
+    if (st == CY_OK) return 0;
+    fprintf(stderr, "error: %s\n", err->msg);
+    return err->status == CY_ERR_ARG ? 2 : 1;
+}
+
+int cmd_train(cli_args *a) {
+    cy_args *args = NULL;
+    cy_error err = {0};
+    int rc = load_args(a, "train", &args);
+    if (!rc) rc = finish(cy_train_run(args, stdout, NULL, 0, &err), &err);
+    cy_args_free(args);
+    return rc;
+}
+
+int cmd_val(cli_args *a) {
+    cy_args *args = NULL;
+    cy_error err = {0};
+    int rc = load_args(a, "val", &args);
+    if (!rc) rc = finish(cy_val_run(args, stdout, &err), &err);
     cy_args_free(args);
     return rc;
 }

@@ -15,6 +15,8 @@ static void usage(FILE *f) {
             "modes:\n"
             "  train      model=<yaml> [data=<dataset yaml>, default: the built-in set] key=value ...\n"
             "             (Ultralytics' train arguments, see cfg/default.yaml)\n"
+            "  val        model=<last.pt|best.pt|yaml> [data=<dataset yaml>] [imgsz=640] [batch=16]\n"
+            "             [conf=0.001] [iou=0.7] [split=val]  mAP of a model on a dataset split\n"
             "  info       model=<yaml> [nc=N]                 layer table and model summary\n"
             "  dump       model=<yaml> input=<x.npy> out=<dir> [init=formula|default]\n"
             "             [layers=all|i,j,...] [backend=cpu|ref] [raw=0|1]\n"
@@ -49,6 +51,7 @@ int main(int argc, char **argv) {
     if (cli_args_parse(&a, argc - 2, argv + 2)) return 2;
     if (!strcmp(mode, "info")) return cmd_info(&a);
     if (!strcmp(mode, "train")) return cmd_train(&a);
+    if (!strcmp(mode, "val")) return cmd_val(&a);
     if (!strcmp(mode, "dump")) return cmd_dump(&a);
     if (!strcmp(mode, "predict")) return cmd_predict(&a);
     if (!strcmp(mode, "benchmark")) return cmd_benchmark(&a);

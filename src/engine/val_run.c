@@ -1,0 +1,92 @@
+/* `cyolo val`: a model (a cyolo checkpoint's EMA weights, or a YAML) on a
+ * dataset split, printed as Ultralytics' validator prints it. */
+#include <string.h>
+#include "data/loader.h"
+#include "engine/checkpoint.h"
+#include "engine/trainer.h"
+#include "engine/val_run.h"
+#include "engine/validate.h"
+
+cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
+    const char *model_path, *data_arg, *split_name;
+    long imgsz, batch, workers, max_det;
+    double conf, iou;
+    int conf_null, single_cls;
+    CY_TRY(cy_args_get_str(args, "model", &model_path, err));
+    CY_TRY(cy_args_get_str(args, "data", &data_arg, err));
+    CY_TRY(cy_args_get_str(args, "split", &split_name, err));
+    CY_TRY(cy_args_get_int(args, "imgsz", &imgsz, NULL, err));
+    CY_TRY(cy_args_get_int(args, "batch", &batch, NULL, err));
+    CY_TRY(cy_args_get_int(args, "workers", &workers, NULL, err));
+    CY_TRY(cy_args_get_int(args, "max_det", &max_det, NULL, err));
+    CY_TRY(cy_args_get_float(args, "conf", &conf, &conf_null, err));
+    CY_TRY(cy_args_get_float(args, "iou", &iou, NULL, err));
+    CY_TRY(cy_args_get_bool(args, "single_cls", &single_cls, err));
+    if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (a .pt checkpoint or a model YAML)");
+    if (conf_null) conf = 0.001;
+    if (imgsz < 32 || imgsz % 32) return cy_fail(err, CY_ERR_ARG, "imgsz=%ld must be a multiple of 32", imgsz);
+    if (batch < 1 || batch > CY_VAL_MAX_BATCH) return cy_fail(err, CY_ERR_ARG, "batch=%ld is out of range", batch);
+    char data[4096];
+    CY_TRY(cy_resolve_data(data_arg, data, sizeof data, err));
+    cy_dataset *ds = NULL;
+    cy_split *split = NULL;
+    cy_loader *loader = NULL;
+    cy_model *m = NULL;
+    cy_status st = cy_dataset_load(&ds, data, NULL, err);
+    int nc = 0;
+    if (st == CY_OK) {
+        nc = single_cls ? 1 : ds->nc;
+        cy_model_params mp = cy_model_default_params();
+        mp.nc = nc;
+        size_t len = strlen(model_path);
+        st = len > 3 && !strcmp(model_path + len - 3, ".pt") ? cy_checkpoint_load_model(model_path, &mp, 1, &m, err)
+                                                              : cy_model_create(&m, model_path, &mp, err);
+    }
+    if (st == CY_OK) {
+        cy_model_summary s;
+        cy_model_summarize(m, &s);
+        if (s.nc != nc)
+            st = cy_fail(err, CY_ERR_ARG, "%s has %d classes, the dataset %s has %d", model_path, s.nc, data, nc);
+    }
+    if (st == CY_OK) {
+        cy_scan_params sp = cy_scan_default_params();
+        sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "val: ";
+        st = cy_split_scan(&split, ds, split_name, &sp, err);
+    }
+    if (st == CY_OK) {
+        cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 0, .workers = (int)workers};
+        st = cy_loader_create(&loader, split, &lp, err);
+    }
+    cy_val_result vr;
+    memset(&vr, 0, sizeof vr);
+    if (st == CY_OK) {
+        cy_val_params vp = {.batch = (int)batch, .conf = (float)conf, .iou = (float)iou, .max_det = (int)max_det,
+                            .workers = (int)workers};
+        st = cy_validate(m, loader, split, nc, &vp, &vr, err);
+    }
+    if (st == CY_OK) {
+        const cy_det_metrics *mt = &vr.metrics;
+        fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
+                "mAP50-95)");
+        fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr.images, vr.instances, mt->mp, mt->mr,
+                mt->map50, mt->map);
+        if (nc > 1)
+            for (int i = 0; i < mt->n_ap; i++) {
+                int c = mt->ap_class[i], imgs = 0, inst = 0;
+                for (int k = 0; k < split->n; k++) {
+                    int has = 0;
+                    for (int j = 0; j < split->rec[k].n; j++)
+                        if ((int)split->rec[k].labels[5 * j] == c) inst++, has = 1;
+                    imgs += has;
+                }
+                fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", single_cls ? "item" : ds->names[c], imgs, inst,
+                        mt->p[i], mt->r[i], mt->ap50[i], mt->ap5095[i]);
+            }
+        cy_det_metrics_free(&vr.metrics);
+    }
+    cy_loader_free(loader);
+    cy_split_free(split);
+    cy_model_free(m);
+    cy_dataset_free(ds);
+    return st;
+}
