@@ -37,6 +37,16 @@ out=$("$CYOLO" val model="$R/weights/best.pt" data=synth.yaml imgsz=64 batch=16 
 out=$("$CYOLO" val model="$T/nothing.pt" data=synth.yaml 2>&1); rc=$?
 [ $rc -eq 1 ] && grep -qF "$T/nothing.pt" <<<"$out" && ok || bad "val with a missing checkpoint ($rc): $out"
 
+# cyolo predict on a folder: annotated images and YOLO label lines
+out=$("$CYOLO" predict model="$R/weights/best.pt" source="$CYOLO_DATASETS/synth/images/val" imgsz=64 conf=0.0001 \
+    save_txt=True save_conf=True project="$T/runs" name=pred 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "^image 1/80 .*000000.jpg: 64x64 " <<<"$out" && ok || bad "predict ($rc): $(head -3 <<<"$out")"
+[ "$(ls "$T/runs/pred" | grep -c '\.jpg$')" -eq 80 ] && ok || bad "80 annotated images"
+awk 'NF != 6 || $1 !~ /^[0-9]+$/ || $2 < 0 || $2 > 1 || $6 < 0 || $6 > 1 { bad = 1 } END { exit bad }' \
+    "$T/runs/pred/labels/000000.txt" && [ -s "$T/runs/pred/labels/000000.txt" ] && ok || bad "save_txt lines"
+out=$("$CYOLO" predict model="$R/weights/best.pt" source="$T/missing" 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "$T/missing" <<<"$out" && ok || bad "predict missing source ($rc): $out"
+
 # a second run with the same name increments it (exp2)
 "$CYOLO" train model=yolo26n.yaml epochs=1 imgsz=64 batch=8 fraction=0.05 val=False project="$T/runs" name=exp >/dev/null 2>&1
 [ -s "$T/runs/exp2/results.csv" ] && ok || bad "second run folder exp2"

@@ -28,16 +28,13 @@ static int cmp_double(const void *a, const void *b) {
 }
 
 int cmd_predict(cli_args *a) {
+    const char *src = cli_get(a, "source", NULL);
+    if (src && strcmp(src, "builtin")) return cmd_predict_files(a);
     long imgsz, batch, max_det;
     if (cli_get_int(a, "imgsz", 640, 32, 8192, &imgsz) || cli_get_int(a, "batch", 1, 1, 1024, &batch) ||
         cli_get_int(a, "max_det", 300, 1, 100000, &max_det))
         return 2;
     double conf = atof(cli_get(a, "conf", "0.25")), iou = atof(cli_get(a, "iou", "0.7"));
-    const char *source = cli_get(a, "source", "builtin");
-    if (strcmp(source, "builtin")) {
-        fprintf(stderr, "error: source=%s: only the built-in image is available in this version\n", source);
-        return 2;
-    }
     cy_model *m;
     int rc = cli_open_model(a, &m, 0);
     if (rc) return rc;

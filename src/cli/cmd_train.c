@@ -5,6 +5,7 @@
 #include <string.h>
 #include "cli/commands.h"
 #include "engine/trainer.h"
+#include "engine/predict_run.h"
 #include "engine/val_run.h"
 
 /* Ultralytics-style key=value arguments into cy_args (cfg= first). */
@@ -47,6 +48,16 @@ int cmd_val(cli_args *a) {
     cy_error err = {0};
     int rc = load_args(a, "val", &args);
     if (!rc) rc = finish(cy_val_run(args, stdout, &err), &err);
+    cy_args_free(args);
+    return rc;
+}
+
+/* source= images: the file mode of `cyolo predict` */
+int cmd_predict_files(cli_args *a) {
+    cy_args *args = NULL;
+    cy_error err = {0};
+    int rc = load_args(a, "predict", &args);
+    if (!rc) rc = finish(cy_predict_run(args, stdout, NULL, 0, &err), &err);
     cy_args_free(args);
     return rc;
 }

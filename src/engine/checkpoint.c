@@ -239,3 +239,29 @@ done:
     cy_pt_value_free(root);
     return st;
 }
+
+cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err) {
+    *out = calloc(nc > 0 ? nc : 1, sizeof **out);
+    if (!*out) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    cy_pt_value *root = NULL;
+    size_t len = strlen(model_path);
+    if (len > 3 && !strcmp(model_path + len - 3, ".pt") && cy_pt_read(model_path, &root, NULL) == CY_OK) {
+        const cy_pt_value *names = cy_pt_dict_find(root, "names");
+        for (int i = 0; names && i < nc; i++) {
+            const cy_pt_value *v = cy_pt_dict_find_int(names, i);
+            const char *s = NULL;
+            if (v && v->kind == CY_PT_STR) s = v->u.str.s;
+            if (s) (*out)[i] = strdup(s);
+        }
+    }
+    cy_pt_value_free(root);
+    for (int i = 0; i < nc; i++) /* Ultralytics' default names: class0, class1, ... */
+        if (!(*out)[i]) {
+            char b[32];
+            snprintf(b, sizeof b, "class%d", i);
+            (*out)[i] = strdup(b);
+        }
+    for (int i = 0; i < nc; i++)
+        if (!(*out)[i]) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    return CY_OK;
+}

@@ -27,6 +27,10 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
 
 /* Rebuilds the model a cyolo checkpoint holds (its YAML copy, nc) with the
  * EMA weights (use_ema, what inference uses) or the raw model weights. */
+/* nc class names: a checkpoint's names, else class0, class1, ... (malloc'd
+ * array of malloc'd strings). */
+cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err);
+
 cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
                                    cy_error *err);
 

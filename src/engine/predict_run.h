@@ -1,0 +1,12 @@
+/* `cyolo predict model=... source=...`: detections on images (a file, a
+ * folder, or a .txt list), printed per image, drawn on copies of the images
+ * (cairo) under runs/detect/predict*, and with save_txt written as YOLO
+ * label lines (cls cx cy w h [conf], normalised to the original image). */
+#ifndef CY_ENGINE_PREDICT_RUN_H
+#define CY_ENGINE_PREDICT_RUN_H
+#include <stdio.h>
+#include "engine/args.h"
+
+cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t cap, cy_error *err);
+
+#endif
