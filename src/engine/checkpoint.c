@@ -166,6 +166,12 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
         }
         PUT(take(root, "train_args", &v, err));
     }
+    if (c->pending > 0 && m->grads) { /* a partly accumulated step continues after resume */
+        int64_t np = (int64_t)m->nparams;
+        PUT(cy_pt_tensor_new(&v, CY_PT_DT_F32, 1, &np, m->grads, err));
+        PUT(take(root, "grads", &v, err));
+    }
+    PUT(cy_pt_dict_put_int(root, "pending", c->pending, err));
     csv = read_text(c->results_csv);
     if (csv) PUT(cy_pt_dict_put_str(root, "train_results", csv, err));
     char date[64];
@@ -264,4 +270,91 @@ cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, 
     for (int i = 0; i < nc; i++)
         if (!(*out)[i]) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     return CY_OK;
+}
+
+static cy_status tensor_into(const cy_pt_value *root, const char *key, void *dst, size_t bytes, const char *path,
+                             cy_error *err) {
+    const cy_pt_value *t = cy_pt_dict_find(root, key);
+    if (!t) return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no '%s'", path, key);
+    return cy_pt_tensor_copy(t, dst, bytes, err);
+}
+
+cy_status cy_checkpoint_resume(const char *path, cy_model *m, cy_optim *opt, cy_ema *ema, int *epoch,
+                               double *best_fitness, int *pending, cy_error *err) {
+    cy_pt_value *root = NULL;
+    CY_TRY(cy_pt_read(path, &root, err));
+    cy_status st = CY_OK;
+    int64_t e = 0, pend = 0, updates = 0;
+    const cy_pt_value *sd = cy_pt_dict_find(root, "model"), *esd = cy_pt_dict_find(root, "ema");
+    const cy_pt_value *o = cy_pt_dict_find(root, "optimizer");
+    if (!sd || !esd || !o || cy_pt_get_int(root, "epoch", &e, err) != CY_OK ||
+        cy_pt_get_float(root, "best_fitness", best_fitness, err) != CY_OK ||
+        cy_pt_get_int(root, "updates", &updates, err) != CY_OK) {
+        st = cy_fail(err, CY_ERR_FORMAT, "%s: not a resumable cyolo checkpoint (model, ema, optimizer, epoch)", path);
+        goto done;
+    }
+    cy_pt_get_int(root, "pending", &pend, NULL);
+    if ((st = load_state(m, sd, path, err)) != CY_OK) goto done;
+    /* the EMA through a scratch model-shaped copy */
+    float *keep_p = malloc(m->nparams * sizeof(float)), *keep_b = malloc(m->nbuffers * sizeof(float) + 1);
+    int64_t *keep_c = malloc(m->ncounters * sizeof(int64_t) + 1);
+    if (!keep_p || !keep_b || !keep_c) {
+        free(keep_p), free(keep_b), free(keep_c);
+        st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
+        goto done;
+    }
+    memcpy(keep_p, m->params, m->nparams * sizeof(float));
+    memcpy(keep_b, m->buffers, m->nbuffers * sizeof(float));
+    memcpy(keep_c, m->counters, m->ncounters * sizeof(int64_t));
+    st = load_state(m, esd, path, err);
+    if (st == CY_OK) st = cy_ema_load(ema, m->params, m->buffers, err);
+    if (st == CY_OK) st = cy_ema_set_updates(ema, updates, err);
+    memcpy(m->params, keep_p, m->nparams * sizeof(float));
+    memcpy(m->buffers, keep_b, m->nbuffers * sizeof(float));
+    memcpy(m->counters, keep_c, m->ncounters * sizeof(int64_t));
+    free(keep_p), free(keep_b), free(keep_c);
+    m->weights_version++;
+    if (st != CY_OK) goto done;
+    cy_optim_state os;
+    cy_optim_get_state(opt, &os);
+    if ((st = tensor_into(o, "state_a", os.a, os.nparams * sizeof(float), path, err)) != CY_OK) goto done;
+    if (os.b && (st = tensor_into(o, "state_b", os.b, os.nparams * sizeof(float), path, err)) != CY_OK) goto done;
+    if (os.step && (st = tensor_into(o, "step", os.step, os.nentries * sizeof(int64_t), path, err)) != CY_OK) goto done;
+    if (os.has_state && (st = tensor_into(o, "has_state", os.has_state, os.nentries, path, err)) != CY_OK) goto done;
+    if ((st = cy_model_zero_grad(m, err)) != CY_OK) goto done;
+    if (pend > 0 && (st = tensor_into(root, "grads", m->grads, m->nparams * sizeof(float), path, err)) != CY_OK)
+        goto done;
+    *epoch = (int)e;
+    *pending = (int)pend;
+done:
+    cy_pt_value_free(root);
+    return st;
+}
+
+cy_status cy_checkpoint_load_args(const char *path, cy_args *args, cy_error *err) {
+    cy_pt_value *root = NULL;
+    CY_TRY(cy_pt_read(path, &root, err));
+    const cy_pt_value *ta = cy_pt_dict_find(root, "train_args");
+    cy_status st = ta && ta->kind == CY_PT_DICT ? CY_OK
+                                                : cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no train_args", path);
+    for (size_t i = 0; st == CY_OK && i < (ta ? ta->u.dict.len : 0); i++) {
+        const cy_pt_value *k = ta->u.dict.keys[i], *v = ta->u.dict.vals[i];
+        if (k->kind != CY_PT_STR) continue;
+        char text[1100] = "";
+        switch (v->kind) {
+        case CY_PT_BOOL: snprintf(text, sizeof text, "%s", v->u.b ? "True" : "False"); break;
+        case CY_PT_INT: snprintf(text, sizeof text, "%lld", (long long)v->u.i); break;
+        case CY_PT_FLOAT: /* the shortest text that reads back the same, as Python's repr */
+            for (int prec = 1; prec <= 17; prec++) {
+                snprintf(text, sizeof text, "%.*g", prec, v->u.f);
+                if (strtod(text, NULL) == v->u.f) break;
+            }
+            break;
+        case CY_PT_STR: snprintf(text, sizeof text, "%s", v->u.str.s); break;
+        default: break; /* None */
+        }
+        st = cy_args_set(args, k->u.str.s, text, err);
+    }
+    cy_pt_value_free(root);
+    return st;
 }

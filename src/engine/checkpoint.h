@@ -21,12 +21,23 @@ typedef struct {
     char *const *names;        /* nc class names, may be NULL */
     int nc;
     const char *results_csv;   /* path of results.csv, may be NULL */
+    int pending;               /* batches whose gradients are accumulated, not yet stepped */
 } cy_checkpoint;
 
 cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
 
 /* Rebuilds the model a cyolo checkpoint holds (its YAML copy, nc) with the
  * EMA weights (use_ema, what inference uses) or the raw model weights. */
+/* Resume: loads a checkpoint's raw model weights into m, the optimizer
+ * state into opt, the EMA weights and updates into ema, and the gradients
+ * of a partly accumulated step into m->grads; returns the finished epoch,
+ * best fitness and pending batch count. m, opt and ema must be built for
+ * the checkpoint's model. */
+cy_status cy_checkpoint_resume(const char *path, cy_model *m, cy_optim *opt, cy_ema *ema, int *epoch,
+                               double *best_fitness, int *pending, cy_error *err);
+/* The train_args of a checkpoint applied to args (resume). */
+cy_status cy_checkpoint_load_args(const char *path, cy_args *args, cy_error *err);
+
 /* nc class names: a checkpoint's names, else class0, class1, ... (malloc'd
  * array of malloc'd strings). */
 cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err);

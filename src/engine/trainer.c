@@ -106,7 +106,7 @@ static cy_status copy_ema(run_state *s, cy_error *err) {
 /* last.pt every epoch, best.pt when fitness improved, epochN.pt every
  * save_period epochs, as BaseTrainer.save_model */
 static cy_status save_checkpoints(run_state *s, const cy_args *args, const char *dir, int epoch, double best,
-                                  int improved, long save_period, int single_cls, cy_error *err) {
+                                  int improved, long save_period, int single_cls, int pending, cy_error *err) {
     char wdir[4200], path[4300], csv[4300];
     snprintf(wdir, sizeof wdir, "%s/weights", dir);
     snprintf(csv, sizeof csv, "%s/results.csv", dir);
@@ -114,7 +114,7 @@ static cy_status save_checkpoints(run_state *s, const cy_args *args, const char 
     static char *item[] = {"item"};
     cy_checkpoint c = {.model = s->model, .ema = s->ema, .opt = s->opt, .epoch = epoch, .best_fitness = best,
                        .args = args, .names = single_cls ? item : s->ds->names, .nc = single_cls ? 1 : s->ds->nc,
-                       .results_csv = csv};
+                       .results_csv = csv, .pending = pending};
     snprintf(path, sizeof path, "%s/last.pt", wdir);
     CY_TRY(cy_checkpoint_save(path, &c, err));
     if (improved) {
@@ -128,7 +128,8 @@ static cy_status save_checkpoints(run_state *s, const cy_args *args, const char 
     return CY_OK;
 }
 
-cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t save_dir_cap, cy_error *err) {
+static cy_status train(const cy_args *args, const char *resume_path, FILE *log, char *save_dir, size_t save_dir_cap,
+                       cy_error *err) {
     argr r = {args, err, CY_OK};
     run_state s;
     memset(&s, 0, sizeof s);
@@ -147,8 +148,9 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
     cy_aug_hyp hyp = hyp_from_args(&r);
     CY_TRY(r.st);
     if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (e.g. model=yolo26n.yaml)");
-    if (strstr(model_path, ".pt"))
-        return cy_fail(err, CY_ERR_UNSUPPORTED, "%s: starting from a .pt checkpoint is not supported yet; use a model YAML",
+    if (!resume_path && strstr(model_path, ".pt"))
+        return cy_fail(err, CY_ERR_UNSUPPORTED,
+                       "%s: starting from a .pt checkpoint is not supported yet; use a model YAML or resume=True",
                        model_path);
     if (epochs < 1 || batch < 1 || imgsz < 32 || imgsz % 32 || nbs < 1)
         return cy_fail(err, CY_ERR_ARG, "epochs and batch must be >= 1, imgsz a multiple of 32 (got imgsz=%ld)", imgsz);
@@ -160,8 +162,14 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
     int nc = single_cls ? 1 : s.ds->nc;
     cy_model_params mp = cy_model_default_params();
     mp.nc = nc;
-    if ((st = cy_model_create(&s.model, model_path, &mp, err)) != CY_OK) goto done;
-    if ((st = cy_model_create(&s.val_model, model_path, &mp, err)) != CY_OK) goto done;
+    if (resume_path) {
+        if ((st = cy_checkpoint_load_model(resume_path, &mp, 0, &s.model, err)) != CY_OK ||
+            (st = cy_checkpoint_load_model(resume_path, &mp, 1, &s.val_model, err)) != CY_OK)
+            goto done;
+    } else if ((st = cy_model_create(&s.model, model_path, &mp, err)) != CY_OK ||
+               (st = cy_model_create(&s.val_model, model_path, &mp, err)) != CY_OK) {
+        goto done;
+    }
     cy_scan_params sp = cy_scan_default_params();
     sp.fraction = fraction, sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "train: ";
     if ((st = cy_split_scan(&s.train, s.ds, "train", &sp, err)) != CY_OK) goto done;
@@ -175,9 +183,18 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
     fprintf(log, "val: %s\n", summary);
     for (int i = 0; i < s.val->warnings.n; i++) fprintf(log, "val: WARNING %s\n", s.val->warnings.v[i]);
 
-    if ((st = cy_run_dir(project, "detect", name, "train", exist_ok, dir, sizeof dir, err)) != CY_OK) goto done;
+    if (resume_path) { /* the run folder holding weights/last.pt */
+        snprintf(dir, sizeof dir, "%s", resume_path);
+        for (int up = 0; up < 2; up++) {
+            char *slash = strrchr(dir, '/');
+            if (slash) *slash = 0;
+            else snprintf(dir, sizeof dir, ".");
+        }
+    } else if ((st = cy_run_dir(project, "detect", name, "train", exist_ok, dir, sizeof dir, err)) != CY_OK) {
+        goto done;
+    }
     if (save_dir) snprintf(save_dir, save_dir_cap, "%s", dir);
-    {
+    if (!resume_path) {
         char path[4200];
         snprintf(path, sizeof path, "%s/args.yaml", dir);
         cy_atomic_file f;
@@ -233,14 +250,27 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
                            .momentum = momentum, .nbs = (int)nbs, .batch = (int)batch};
     cy_train_ctx ctx = {.ws = s.ws, .opt = s.opt, .ema = s.ema, .clip = 10.0, .accumulate = accumulate};
     double best = -1, t_start = now_s();
-    int best_epoch = 0;
+    int best_epoch = 0, start_epoch = 0, closed = 0;
+    if (resume_path) {
+        int last;
+        if ((st = cy_checkpoint_resume(resume_path, s.model, s.opt, s.ema, &last, &best, &ctx.pending, err)) != CY_OK)
+            goto done;
+        start_epoch = last + 1, best_epoch = last;
+        if (start_epoch >= epochs) {
+            st = cy_fail(err, CY_ERR_ARG, "%s training to %ld epochs is finished, nothing to resume", resume_path,
+                         epochs);
+            goto done;
+        }
+        fprintf(log, "Resuming training %s from epoch %d to %ld total epochs\n", resume_path, start_epoch + 1, epochs);
+    }
     fprintf(log, "\n%11s%11s%11s%11s%11s%11s%11s\n", "Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss",
             "Instances", "Size");
-    for (int epoch = 0; epoch < epochs && st == CY_OK; epoch++) {
+    for (int epoch = start_epoch; epoch < epochs && st == CY_OK; epoch++) {
         double lf;
         if ((st = cy_lr_lambda(&sched, epoch, &lf, err)) != CY_OK || (st = cy_optim_schedule_epoch(s.opt, lf, err)))
             break;
-        if (epoch == epochs - close_mosaic) {
+        if (!closed && close_mosaic > 0 && epoch >= epochs - close_mosaic) {
+            closed = 1;
             cy_aug_close_mosaic(&hyp);
             cy_loader_set_hyp(s.train_loader, &hyp);
             fprintf(log, "Closing dataloader mosaic\n");
@@ -297,7 +327,8 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
         if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
         int improved = fitness > best;
         if (improved) best = fitness, best_epoch = epoch;
-        if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, err)) != CY_OK)
+        if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, ctx.pending,
+                                           err)) != CY_OK)
             break;
         if (patience > 0 && epoch - best_epoch >= patience) {
             fprintf(log, "Stopping training early as no improvement observed in last %ld epochs.\n", patience);
@@ -309,5 +340,27 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
                 (now_s() - t_start) / 3600, dir);
 done:
     run_free(&s);
+    return st;
+}
+
+cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t save_dir_cap, cy_error *err) {
+    const char *resume, *model;
+    CY_TRY(cy_args_get_str(args, "resume", &resume, err));
+    CY_TRY(cy_args_get_str(args, "model", &model, err));
+    if (!strcmp(resume, "False") || !*resume) return train(args, NULL, log, save_dir, save_dir_cap, err);
+    /* resume=True continues model=.../last.pt; resume=<path> continues that file */
+    const char *path = !strcmp(resume, "True") ? model : resume;
+    if (!path || !*path || !strstr(path, ".pt"))
+        return cy_fail(err, CY_ERR_ARG, "resume=True needs model=<run>/weights/last.pt (got model=%s)", path);
+    FILE *f = fopen(path, "rb");
+    if (!f) return cy_fail(err, CY_ERR_IO, "%s: cannot open the checkpoint to resume", path);
+    fclose(f);
+    cy_args *ra;
+    CY_TRY(cy_args_create(&ra, err));
+    cy_status st = cy_checkpoint_load_args(path, ra, err);
+    if (st == CY_OK) st = cy_args_set(ra, "model", path, err);
+    if (st == CY_OK) st = cy_args_set(ra, "resume", path, err);
+    if (st == CY_OK) st = train(ra, path, log, save_dir, save_dir_cap, err);
+    cy_args_free(ra);
     return st;
 }
