@@ -47,6 +47,22 @@ awk 'NF != 6 || $1 !~ /^[0-9]+$/ || $2 < 0 || $2 > 1 || $6 < 0 || $6 > 1 { bad =
 out=$("$CYOLO" predict model="$R/weights/best.pt" source="$T/missing" 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "$T/missing" <<<"$out" && ok || bad "predict missing source ($rc): $out"
 
+# killed at random moments while training and checkpointing: last.pt is never unreadable
+for delay in 1.3 2.1 2.9; do
+    "$CYOLO" train model=yolo26n.yaml epochs=50 imgsz=64 batch=8 fraction=0.05 val=False project="$T/runs" name=kill \
+        exist_ok=True >/dev/null 2>&1 &
+    pid=$!
+    sleep $delay
+    kill -9 $pid 2>/dev/null
+    wait $pid 2>/dev/null
+    if [ -e "$T/runs/kill/weights/last.pt" ]; then
+        "$CYOLO" val model="$T/runs/kill/weights/last.pt" data=synth.yaml imgsz=64 >/dev/null 2>&1 && ok ||
+            bad "last.pt unreadable after kill -9 at ${delay}s"
+    else
+        ok
+    fi
+done
+
 # a second run with the same name increments it (exp2)
 "$CYOLO" train model=yolo26n.yaml epochs=1 imgsz=64 batch=8 fraction=0.05 val=False project="$T/runs" name=exp >/dev/null 2>&1
 [ -s "$T/runs/exp2/results.csv" ] && ok || bad "second run folder exp2"
