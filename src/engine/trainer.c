@@ -9,6 +9,7 @@
 #include "engine/optim.h"
 #include "engine/run_dir.h"
 #include "engine/train_step.h"
+#include "engine/val_run.h"
 #include "engine/validate.h"
 #include "io/atomic.h"
 
@@ -128,6 +129,68 @@ static cy_status save_checkpoints(run_state *s, const cy_args *args, const char 
     return CY_OK;
 }
 
+/* Validates best.pt (its EMA weights) with the per-class table, as the
+ * trainer's final_eval. */
+static cy_status final_validation(run_state *s, const char *dir, int enabled, int batch, int workers, int nc,
+                                  int single_cls, FILE *log, cy_error *err) {
+    char path[4200];
+    snprintf(path, sizeof path, "%s/weights/best.pt", dir);
+    FILE *f = enabled ? fopen(path, "rb") : NULL;
+    if (!f) return CY_OK;
+    fclose(f);
+    fprintf(log, "\nValidating %s...\n", path);
+    cy_model *best = NULL;
+    cy_model_params mp = cy_model_default_params();
+    mp.nc = nc;
+    CY_TRY(cy_checkpoint_load_model(path, &mp, 1, &best, err));
+    cy_val_result vr;
+    cy_val_params vp = {.batch = 2 * batch, .conf = 0.001f, .iou = 0.7f, .max_det = 300, .workers = workers};
+    cy_status st = cy_validate(best, s->val_loader, s->val, nc, &vp, &vr, err);
+    if (st == CY_OK) {
+        cy_val_print(log, &vr, s->val, single_cls ? NULL : s->ds->names, nc);
+        cy_det_metrics_free(&vr.metrics);
+    }
+    cy_model_free(best);
+    return st;
+}
+
+/* freeze=N (the first N layers) or freeze=[i, j, ...] (those layers), plus
+ * the DFL conv Ultralytics always freezes */
+static cy_status apply_freeze(cy_model *m, cy_optim *o, const char *spec, FILE *log, cy_error *err) {
+    if (!spec || !*spec) return CY_OK;
+    int layers[256], nl = 0;
+    char *end;
+    long n = strtol(spec, &end, 10);
+    if (!*end) {
+        for (int i = 0; i < n && nl < 256; i++) layers[nl++] = i;
+    } else {
+        for (const char *p = spec; *p && nl < 256;) {
+            if (*p == '[' || *p == ',' || *p == ' ' || *p == ']') { p++; continue; }
+            long v = strtol(p, &end, 10);
+            if (end == p) return cy_fail(err, CY_ERR_ARG, "freeze=%s: expected an int or a list of layer indices", spec);
+            layers[nl++] = (int)v;
+            p = end;
+        }
+    }
+    int frozen = 0;
+    for (int i = 0; i < m->nentries; i++) {
+        const cy_entry *e = &m->entries[i];
+        if (e->kind != CY_ENTRY_PARAM) continue;
+        for (int k = 0; k < nl; k++) {
+            char pre[32];
+            snprintf(pre, sizeof pre, "model.%d.", layers[k]);
+            if (!strncmp(e->name, pre, strlen(pre))) {
+                CY_TRY(cy_optim_set_frozen(o, i, 1, err));
+                frozen++;
+                fprintf(log, "Freezing layer '%s'\n", e->name);
+                break;
+            }
+        }
+    }
+    (void)frozen;
+    return CY_OK;
+}
+
 static cy_status train(const cy_args *args, const char *resume_path, FILE *log, char *save_dir, size_t save_dir_cap,
                        cy_error *err) {
     argr r = {args, err, CY_OK};
@@ -138,6 +201,10 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     long epochs = geti(&r, "epochs"), batch = geti(&r, "batch"), imgsz = geti(&r, "imgsz"), seed = geti(&r, "seed");
     long workers = geti(&r, "workers"), close_mosaic = geti(&r, "close_mosaic"), nbs = geti(&r, "nbs");
     long patience = geti(&r, "patience");
+    const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
+    double hours = 0;
+    int hours_null = 1;
+    if (r.st == CY_OK) r.st = cy_args_get_float(args, "time", &hours, &hours_null, err);
     double lr0 = getf(&r, "lr0"), lrf = getf(&r, "lrf"), momentum = getf(&r, "momentum");
     double weight_decay = getf(&r, "weight_decay"), warmup_epochs = getf(&r, "warmup_epochs");
     double warmup_momentum = getf(&r, "warmup_momentum"), warmup_bias_lr = getf(&r, "warmup_bias_lr");
@@ -226,8 +293,10 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     fprintf(log, "optimizer: %s(lr=%g, momentum=%g) %s, weight_decay %g, accumulate %d\n", kinds[choice.kind],
             choice.lr, choice.momentum, choice.auto_chosen ? "(auto)" : "", wd, accumulate);
 
+    if ((st = apply_freeze(s.model, s.opt, freeze, log, err)) != CY_OK) goto done;
+    int cache_ram = strcmp(cache, "False") && strcmp(cache, "");  /* True, ram, disk: RAM here */
     cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 1, .hyp = hyp, .seed = (uint64_t)seed,
-                           .workers = (int)workers};
+                           .workers = (int)workers, .cache_ram = cache_ram};
     if ((st = cy_loader_create(&s.train_loader, s.train, &lp, err)) != CY_OK) goto done;
     lp.augment = 0;
     if ((st = cy_loader_create(&s.val_loader, s.val, &lp, err)) != CY_OK) goto done;
@@ -330,14 +399,20 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, ctx.pending,
                                            err)) != CY_OK)
             break;
+        if (!hours_null && hours > 0 && now_s() - t_start > hours * 3600) {
+            fprintf(log, "Stopping training: time=%g hours reached.\n", hours);
+            break;
+        }
         if (patience > 0 && epoch - best_epoch >= patience) {
             fprintf(log, "Stopping training early as no improvement observed in last %ld epochs.\n", patience);
             break;
         }
     }
-    if (st == CY_OK)
-        fprintf(log, "\n%ld epochs completed in %.3f hours.\nResults saved to %s\n", epochs,
-                (now_s() - t_start) / 3600, dir);
+    if (st == CY_OK) {
+        fprintf(log, "\n%ld epochs completed in %.3f hours.\n", epochs, (now_s() - t_start) / 3600);
+        st = final_validation(&s, dir, save && do_val, (int)batch, (int)workers, nc, single_cls, log, err);
+    }
+    if (st == CY_OK) fprintf(log, "Results saved to %s\n", dir);
 done:
     run_free(&s);
     return st;

@@ -7,6 +7,25 @@
 #include "engine/val_run.h"
 #include "engine/validate.h"
 
+void cy_val_print(FILE *log, const cy_val_result *vr, const cy_split *split, char *const *names, int nc) {
+    const cy_det_metrics *mt = &vr->metrics;
+    fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+    fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr->images, vr->instances, mt->mp, mt->mr, mt->map50,
+            mt->map);
+    if (nc < 2) return;
+    for (int i = 0; i < mt->n_ap; i++) {
+        int c = mt->ap_class[i], imgs = 0, inst = 0;
+        for (int k = 0; k < split->n; k++) {
+            int has = 0;
+            for (int j = 0; j < split->rec[k].n; j++)
+                if ((int)split->rec[k].labels[5 * j] == c) inst++, has = 1;
+            imgs += has;
+        }
+        fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", names ? names[c] : "item", imgs, inst, mt->p[i], mt->r[i],
+                mt->ap50[i], mt->ap5095[i]);
+    }
+}
+
 cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
     const char *model_path, *data_arg, *split_name;
     long imgsz, batch, workers, max_det;
@@ -65,23 +84,7 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         st = cy_validate(m, loader, split, nc, &vp, &vr, err);
     }
     if (st == CY_OK) {
-        const cy_det_metrics *mt = &vr.metrics;
-        fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
-                "mAP50-95)");
-        fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr.images, vr.instances, mt->mp, mt->mr,
-                mt->map50, mt->map);
-        if (nc > 1)
-            for (int i = 0; i < mt->n_ap; i++) {
-                int c = mt->ap_class[i], imgs = 0, inst = 0;
-                for (int k = 0; k < split->n; k++) {
-                    int has = 0;
-                    for (int j = 0; j < split->rec[k].n; j++)
-                        if ((int)split->rec[k].labels[5 * j] == c) inst++, has = 1;
-                    imgs += has;
-                }
-                fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", single_cls ? "item" : ds->names[c], imgs, inst,
-                        mt->p[i], mt->r[i], mt->ap50[i], mt->ap5095[i]);
-            }
+        cy_val_print(log, &vr, split, single_cls ? NULL : ds->names, nc);
         cy_det_metrics_free(&vr.metrics);
     }
     cy_loader_free(loader);
