@@ -6,6 +6,7 @@
 int cmd_info(cli_args *a);
 int cmd_train(cli_args *a);
 int cmd_val(cli_args *a);
+int cmd_synth(cli_args *a);
 int cmd_predict_files(cli_args *a);
 int cmd_dump(cli_args *a);
 /* mode=train-step of cmd_dump, on a read input (cmd_dump_train.c). */

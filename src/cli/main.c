@@ -17,6 +17,8 @@ static void usage(FILE *f) {
             "             (Ultralytics' train arguments, see cfg/default.yaml)\n"
             "  val        model=<last.pt|best.pt|yaml> [data=<dataset yaml>] [imgsz=640] [batch=16]\n"
             "             [conf=0.001] [iou=0.7] [split=val]  mAP of a model on a dataset split\n"
+            "  synth      out=<dir> [n_train=320] [n_val=80] [imgsz=320] [max_objects=6] [seed=0]\n"
+            "                                                  write a synthetic detection dataset\n"
             "  info       model=<yaml> [nc=N]                 layer table and model summary\n"
             "  dump       model=<yaml> input=<x.npy> out=<dir> [init=formula|default]\n"
             "             [layers=all|i,j,...] [backend=cpu|ref] [raw=0|1]\n"
@@ -53,6 +55,7 @@ int main(int argc, char **argv) {
     if (!strcmp(mode, "info")) return cmd_info(&a);
     if (!strcmp(mode, "train")) return cmd_train(&a);
     if (!strcmp(mode, "val")) return cmd_val(&a);
+    if (!strcmp(mode, "synth")) return cmd_synth(&a);
     if (!strcmp(mode, "dump")) return cmd_dump(&a);
     if (!strcmp(mode, "predict")) return cmd_predict(&a);
     if (!strcmp(mode, "benchmark")) return cmd_benchmark(&a);

@@ -346,8 +346,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         ctx.e2e = cy_e2e_weights_at(epoch, (int)epochs);
         cy_loader_epoch(s.train_loader, epoch, 1);
-        double tl[3] = {0, 0, 0};
-        int inst = 0;
+        double tl[3] = {0, 0, 0}, t_epoch = now_s();
+        int inst = 0, seen = 0;
         for (int i = 0; i < nb && st == CY_OK; i++) {
             int64_t ni = i + (int64_t)nb * epoch;
             int applied;
@@ -362,12 +362,14 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             cy_targets_free(&t);
             for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
             inst = b.ntargets;
+            seen += b.n;
         }
+        t_epoch = now_s() - t_epoch;
         if (st != CY_OK) break;
         char ep[32];
         snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
-        fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches, %.1fs\n", ep, "0G", tl[0], tl[1], tl[2], inst,
-                imgsz, nb, now_s() - t_start);
+        fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches in %.2fs, %.1f img/s\n", ep, "0G", tl[0], tl[1],
+                tl[2], inst, imgsz, nb, t_epoch, seen / t_epoch);
         fflush(log);
         double vals[64] = {0};
         for (int k = 0; k < 3; k++) vals[k] = tl[k];
