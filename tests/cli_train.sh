@@ -25,6 +25,7 @@ head -1 "$R/results.csv" | grep -q "^epoch,time,train/box_loss,train/cls_loss,tr
 [ "$(wc -l <"$R/results.csv")" -eq 3 ] && ok || bad "results.csv rows: $(cat "$R/results.csv")"
 grep -q "^2," "$R/results.csv" && ok || bad "epoch 2 row"
 [ -s "$R/weights/last.pt" ] && [ -s "$R/weights/best.pt" ] && ok || bad "weights/last.pt and best.pt"
+head -c 8 "$R/results.png" | od -An -tx1 | grep -q "89 50 4e 47 0d 0a 1a 0a" && ok || bad "results.png is a PNG"
 ls "$R/weights" | grep -q tmp && bad "temporary checkpoint left behind" || ok
 grep -q "Epoch.*box_loss.*cls_loss.*dfl_loss.*Instances.*Size" <<<"$out" && ok || bad "progress header"
 grep -q "mAP50-95" <<<"$out" && ok || bad "validation line"

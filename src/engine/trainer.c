@@ -12,6 +12,7 @@
 #include "engine/val_run.h"
 #include "engine/validate.h"
 #include "io/atomic.h"
+#include "io/plot_results.h"
 
 static double now_s(void) {
     struct timespec t;
@@ -201,6 +202,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     long epochs = geti(&r, "epochs"), batch = geti(&r, "batch"), imgsz = geti(&r, "imgsz"), seed = geti(&r, "seed");
     long workers = geti(&r, "workers"), close_mosaic = geti(&r, "close_mosaic"), nbs = geti(&r, "nbs");
     long patience = geti(&r, "patience");
+    int plots = getb(&r, "plots");
     const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
     double hours = 0;
     int hours_null = 1;
@@ -396,6 +398,12 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             vals[10 + g] = grp.lr;
         }
         if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
+        if (plots) {
+            char csv[4200], png[4200];
+            snprintf(csv, sizeof csv, "%s/results.csv", dir);
+            snprintf(png, sizeof png, "%s/results.png", dir);
+            if ((st = cy_plot_results(csv, png, err)) != CY_OK) break;
+        }
         int improved = fitness > best;
         if (improved) best = fitness, best_epoch = epoch;
         if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, ctx.pending,
