@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include "data/loader.h"
 #include "data/synth.h"
 #include "engine/checkpoint.h"
@@ -321,6 +322,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                            .momentum = momentum, .nbs = (int)nbs, .batch = (int)batch};
     cy_train_ctx ctx = {.ws = s.ws, .opt = s.opt, .ema = s.ema, .clip = 10.0, .accumulate = accumulate};
     double best = -1, t_start = now_s();
+    int tty = isatty(fileno(log));
     int best_epoch = 0, start_epoch = 0, closed = 0;
     if (resume_path) {
         int last;
@@ -365,13 +367,26 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
             inst = b.ntargets;
             seen += b.n;
+            if (tty) { /* Ultralytics-style bar: row, percent, count, elapsed<eta, it/s */
+                double el = now_s() - t_epoch, rate = (i + 1) / el;
+                char ep[32], bar[21];
+                int fill = (int)(20.0 * (i + 1) / nb);
+                for (int k = 0; k < 20; k++) bar[k] = k < fill ? '#' : '-';
+                bar[20] = 0;
+                snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
+                fprintf(log, "\r%11s%11s%11.4g%11.4g%11.4g%11d%11ld: %3d%% %s %d/%d %.0fs<%.0fs, %.2fit/s", ep, "0G", tl[0],
+                        tl[1], tl[2], inst, imgsz, 100 * (i + 1) / nb, bar, i + 1, nb, el, (nb - i - 1) / rate, rate);
+                fflush(log);
+            }
         }
+        if (tty) fputc('\n', log);
         t_epoch = now_s() - t_epoch;
         if (st != CY_OK) break;
         char ep[32];
         snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
-        fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches in %.2fs, %.1f img/s\n", ep, "0G", tl[0], tl[1],
-                tl[2], inst, imgsz, nb, t_epoch, seen / t_epoch);
+        if (!tty) /* a plain line per epoch when the output is not a terminal */
+            fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches in %.2fs, %.1f img/s\n", ep, "0G", tl[0],
+                    tl[1], tl[2], inst, imgsz, nb, t_epoch, seen / t_epoch);
         fflush(log);
         double vals[64] = {0};
         for (int k = 0; k < 3; k++) vals[k] = tl[k];
