@@ -10,11 +10,6 @@
 #include "core/formula.h"
 #include "engine/train_step.h"
 
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
 int cmd_benchmark_train(cli_args *a) {
     long imgsz, batch, runs, warmup;
     if (cli_get_int(a, "imgsz", 320, 32, 8192, &imgsz) || cli_get_int(a, "batch", 8, 1, 1024, &batch) ||
@@ -39,8 +34,7 @@ int cmd_benchmark_train(cli_args *a) {
     cy_error err = {0};
     cy_model_summary s;
     cy_model_summarize(m, &s);
-    size_t numel = (size_t)batch * 3 * imgsz * imgsz;
-    float *x = malloc(numel * sizeof *x), *rows = malloc((size_t)batch * 5 * 6 * sizeof *rows);
+    float *x = cli_builtin_image((int)batch, (int)imgsz, (int)imgsz), *rows = malloc((size_t)batch * 5 * 6 * sizeof *rows);
     double *t = malloc(runs * sizeof *t);
     cy_train_ctx ctx = {.clip = 10.0, .e2e = cy_e2e_weights_at(0, 100)};
     cy_targets tg = {0};
@@ -49,7 +43,6 @@ int cmd_benchmark_train(cli_args *a) {
         rc = 1;
         goto done;
     }
-    cy_formula_fill(x, numel, "input", CY_FORMULA_INPUT, 0);
     for (int b = 0, r = 0; b < batch; b++)
         for (int k = 0; k < 5; k++, r++) {
             float *q = rows + 6 * r;
@@ -73,12 +66,12 @@ int cmd_benchmark_train(cli_args *a) {
     }
     double sum = 0;
     for (long i = 0; i < runs; i++) sum += t[i];
-    qsort(t, runs, sizeof *t, cmp_double);
+    double med = cli_sort_median(t, runs);
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("{\"impl\": \"cyolo\", \"mode\": \"train\", \"optimizer\": \"%s\", \"batch\": %ld, \"imgsz\": %ld, "
            "\"runs\": %ld, \"median_s\": %.4f, \"min_s\": %.4f, \"mean_s\": %.4f, \"peak_rss_mib\": %.1f}\n",
-           oname, batch, imgsz, runs, runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2, t[0],
+           oname, batch, imgsz, runs, med, t[0],
            sum / runs, ru.ru_maxrss / 1024.0);
 done:
     cy_targets_free(&tg);

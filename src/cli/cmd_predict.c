@@ -9,22 +9,10 @@
 #include "cli/commands.h"
 #include "core/formula.h"
 
-static float *builtin_image(int n, int h, int w) {
-    size_t numel = (size_t)n * 3 * h * w;
-    float *x = malloc(numel * sizeof *x);
-    if (x) cy_formula_fill(x, numel, "input", CY_FORMULA_INPUT, 0);
-    return x;
-}
-
 static double now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b) {
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
 }
 
 int cmd_predict(cli_args *a) {
@@ -42,7 +30,7 @@ int cmd_predict(cli_args *a) {
         cy_model_free(m);
         return 2;
     }
-    float *x = builtin_image((int)batch, (int)imgsz, (int)imgsz);
+    float *x = cli_builtin_image((int)batch, (int)imgsz, (int)imgsz);
     cy_error err = {0};
     cy_array out = {0};
     cy_predict_params pp = {.max_det = (int)max_det};
@@ -102,7 +90,7 @@ int cmd_benchmark(cli_args *a) {
         cy_model_free(m);
         return 2;
     }
-    float *x = builtin_image((int)batch, (int)imgsz, (int)imgsz);
+    float *x = cli_builtin_image((int)batch, (int)imgsz, (int)imgsz);
     double *t = malloc(runs * sizeof *t);
     cy_error err = {0};
     cy_predict_params pp = {.max_det = 300};
@@ -124,8 +112,7 @@ int cmd_benchmark(cli_args *a) {
     if (!rc) {
         double sum = 0;
         for (long i = 0; i < runs; i++) sum += t[i];
-        qsort(t, runs, sizeof *t, cmp_double);
-        double med = runs % 2 ? t[runs / 2] : (t[runs / 2 - 1] + t[runs / 2]) / 2;
+        double med = cli_sort_median(t, runs);
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
         printf("{\"impl\": \"cyolo\", \"batch\": %ld, \"imgsz\": %ld, \"runs\": %ld, \"median_ms\": %.3f, "

@@ -19,5 +19,9 @@ int cmd_benchmark_train(cli_args *a);
  * or the exit code after printing the error. */
 int cli_open_model(cli_args *a, cy_model **m, int default_formula);
 int cli_report(const cy_error *err);
+/* The built-in image: the manifest's formula input, [n, 3, h, w] (malloc'd). */
+float *cli_builtin_image(int n, int h, int w);
+/* Sorts v ascending and returns its median. */
+double cli_sort_median(double *v, long n);
 
 #endif

@@ -1,5 +1,7 @@
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include "core/formula.h"
 #include "cli/commands.h"
 
 int cli_report(const cy_error *err) {
@@ -39,4 +41,21 @@ int cli_open_model(cli_args *a, cy_model **m, int default_formula) {
         return 1;
     }
     return 0;
+}
+
+float *cli_builtin_image(int n, int h, int w) {
+    size_t numel = (size_t)n * 3 * h * w;
+    float *x = malloc(numel * sizeof *x);
+    if (x) cy_formula_fill(x, numel, "input", CY_FORMULA_INPUT, 0);
+    return x;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double cli_sort_median(double *v, long n) {
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
