@@ -121,6 +121,8 @@ CY_API void cy_model_set_keep_layers(cy_model *m, int keep);
  * forward whose head outputs cy_model_raw_head reads. */
 CY_API cy_status cy_model_run(cy_model *m, const float *input, int n, int h,
                               int w, cy_error *err);
+/* The training loss gains (Ultralytics' box, cls, dfl arguments). */
+CY_API cy_status cy_model_set_loss_gains(cy_model *m, double box, double cls, double dfl, cy_error *err);
 /* Training mode: BatchNorm uses (and updates) batch statistics, every
  * activation is kept for the backward pass. */
 CY_API void cy_model_set_training(cy_model *m, int training);

@@ -106,7 +106,36 @@ static void accumulation(void) {
     cy_model_free(m);
 }
 
+/* box=, cls=, dfl= scale their loss terms */
+static void gains(void) {
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    cy_model *m;
+    cy_error err = {0};
+    if (cy_model_create(&m, "yolo26n.yaml", &p, &err) != CY_OK) return;
+    static const float rows[] = {0, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
+    cy_targets t;
+    cy_targets_from_rows(&t, rows, 2, 2, 80, &err);
+    cy_det_loss_ws *ws;
+    cy_det_loss_ws_create(&ws, &err);
+    cy_train_ctx ctx = {.ws = ws, .e2e = cy_e2e_weights_at(0, 100)};
+    float *x = formula_input(2, 64, 96);
+    cy_model_loss_out a, b;
+    CHECK(cy_train_step(m, &ctx, x, 2, 64, 96, &t, &a, &err) == CY_OK, "%s", err.msg);
+    CHECK(cy_model_set_loss_gains(m, 1.0, 1.0, 3.0, &err) == CY_OK, "%s", err.msg);
+    CHECK(cy_train_step(m, &ctx, x, 2, 64, 96, &t, &b, &err) == CY_OK, "%s", err.msg);
+    CHECK(fabs(b.loss[0] * 7.5 - a.loss[0]) <= 1e-5 * a.loss[0] && fabs(b.loss[1] * 0.5 - a.loss[1]) <= 1e-5 * a.loss[1] &&
+              fabs(b.loss[2] - 2 * a.loss[2]) <= 1e-5 * a.loss[2],
+          "gains scale the terms: %g %g %g vs %g %g %g", a.loss[0], a.loss[1], a.loss[2], b.loss[0], b.loss[1], b.loss[2]);
+    CHECK(cy_model_set_loss_gains(m, -1, 1, 1, &err) == CY_ERR_ARG, "negative gain refused");
+    free(x);
+    cy_det_loss_ws_free(ws);
+    cy_targets_free(&t);
+    cy_model_free(m);
+}
+
 int main(void) {
+    gains();
     accumulation();
     run("yolo26n.yaml");
     run("yolov8n.yaml");

@@ -204,6 +204,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     long workers = geti(&r, "workers"), close_mosaic = geti(&r, "close_mosaic"), nbs = geti(&r, "nbs");
     long patience = geti(&r, "patience");
     int plots = getb(&r, "plots");
+    double gain_box = getf(&r, "box"), gain_cls = getf(&r, "cls"), gain_dfl = getf(&r, "dfl");
     const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
     double hours = 0;
     int hours_null = 1;
@@ -240,6 +241,9 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                (st = cy_model_create(&s.val_model, model_path, &mp, err)) != CY_OK) {
         goto done;
     }
+    if ((st = cy_model_set_loss_gains(s.model, gain_box, gain_cls, gain_dfl, err)) != CY_OK ||
+        (st = cy_model_set_loss_gains(s.val_model, gain_box, gain_cls, gain_dfl, err)) != CY_OK)
+        goto done;
     cy_scan_params sp = cy_scan_default_params();
     sp.fraction = fraction, sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "train: ";
     if ((st = cy_split_scan(&s.train, s.ds, "train", &sp, err)) != CY_OK) goto done;

@@ -47,6 +47,7 @@ static cy_status create(cy_model **out, const char *yaml_path, const char *text,
     cy_model_params p = pp ? *pp : cy_model_default_params();
     cy_model *m = calloc(1, sizeof *m);
     if (!m) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    m->loss_gain[0] = 7.5, m->loss_gain[1] = 0.5, m->loss_gain[2] = 1.5;
     cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
                         : cy_model_parse_yaml(m, yaml_path, p.nc, err);
     if (st == CY_OK) st = find_strides(m, err); /* registers the state too */
@@ -170,6 +171,13 @@ cy_status cy_model_layer_output(const cy_model *m, int layer, cy_array *out, cy_
 void cy_model_set_keep_layers(cy_model *m, int keep) {
     if (m->keep_layers != !!keep) m->graph.planned = 0;
     m->keep_layers = !!keep;
+}
+
+cy_status cy_model_set_loss_gains(cy_model *m, double box, double cls, double dfl, cy_error *err) {
+    if (!(box >= 0) || !(cls >= 0) || !(dfl >= 0))
+        return cy_fail(err, CY_ERR_ARG, "loss gains must be >= 0 (box=%g cls=%g dfl=%g)", box, cls, dfl);
+    m->loss_gain[0] = box, m->loss_gain[1] = cls, m->loss_gain[2] = dfl;
+    return CY_OK;
 }
 
 void cy_model_set_training(cy_model *m, int training) {

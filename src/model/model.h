@@ -151,6 +151,7 @@ struct cy_model {
     int keep_layers;             /* keep every layer output (dump, hooks) */
     int training;                /* next graph is a training graph */
     int profile;                 /* accumulate per-node times (bench/profile_*) */
+    double loss_gain[3];         /* box, cls, dfl: 7.5, 0.5, 1.5 (the box/cls/dfl arguments) */
     float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
 };

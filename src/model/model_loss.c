@@ -64,7 +64,9 @@ cy_status cy_model_loss(cy_model *m, cy_det_loss_ws *ws, const cy_targets *t, cy
         if (m->end2end) {
             cy_det_head h2o = {o2o.boxes.data, o2o.scores.data, o2o.gboxes, o2o.gscores};
             cy_e2e_result r;
-            st = cy_det_loss_e2e(ws, &g, B, m->nc, t, NULL, NULL, w, &h2m, &h2o, &r, err);
+            cy_det_loss_hyp hm = cy_det_loss_hyp_o2m(), ho = cy_det_loss_hyp_o2o();
+            hm.box = ho.box = m->loss_gain[0], hm.cls = ho.cls = m->loss_gain[1], hm.dfl = ho.dfl = m->loss_gain[2];
+            st = cy_det_loss_e2e(ws, &g, B, m->nc, t, &hm, &ho, w, &h2m, &h2o, &r, err);
             if (st == CY_OK) {
                 memcpy(out->loss, r.loss, sizeof out->loss);
                 memcpy(out->items, r.items, sizeof out->items);
@@ -75,6 +77,7 @@ cy_status cy_model_loss(cy_model *m, cy_det_loss_ws *ws, const cy_targets *t, cy
             }
         } else {
             cy_det_loss_hyp hyp = cy_det_loss_hyp_default(m->reg_max);
+            hyp.box = m->loss_gain[0], hyp.cls = m->loss_gain[1], hyp.dfl = m->loss_gain[2];
             cy_v8_result r;
             st = cy_det_loss_v8(ws, &g, B, m->nc, t, &hyp, &h2m, &r, err);
             if (st == CY_OK) {
