@@ -10,15 +10,18 @@ int cli_args_parse(cli_args *a, int argc, char **argv) {
         const char *eq = strchr(argv[i], '=');
         if (!eq || eq == argv[i]) {
             fprintf(stderr, "error: argument '%s' is not of the form key=value\n", argv[i]);
+            cli_args_free(a);
             return -1;
         }
         if (a->n == CY_MAX_ARGS) {
             fprintf(stderr, "error: too many arguments\n");
+            cli_args_free(a);
             return -1;
         }
         for (int j = 0; j < a->n; j++)
             if (strlen(a->key[j]) == (size_t)(eq - argv[i]) && !strncmp(a->key[j], argv[i], eq - argv[i])) {
                 fprintf(stderr, "error: argument '%.*s' given twice\n", (int)(eq - argv[i]), argv[i]);
+                cli_args_free(a);
                 return -1;
             }
         a->key[a->n] = strndup(argv[i], eq - argv[i]);
@@ -26,6 +29,11 @@ int cli_args_parse(cli_args *a, int argc, char **argv) {
         a->n++;
     }
     return 0;
+}
+
+void cli_args_free(cli_args *a) {
+    for (int i = 0; i < a->n; i++) free((char *)a->key[i]);
+    a->n = 0;
 }
 
 const char *cli_get(cli_args *a, const char *key, const char *def) {

@@ -13,6 +13,7 @@ typedef struct {
 
 /* Splits argv into pairs; prints an error and returns -1 on a bad token. */
 int cli_args_parse(cli_args *a, int argc, char **argv);
+void cli_args_free(cli_args *a);
 const char *cli_get(cli_args *a, const char *key, const char *def);
 /* -1 and an error message when the value is not an integer in [lo, hi]. */
 int cli_get_int(cli_args *a, const char *key, long def, long lo, long hi, long *out);

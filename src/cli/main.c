@@ -52,13 +52,16 @@ int main(int argc, char **argv) {
     }
     cli_args a;
     if (cli_args_parse(&a, argc - 2, argv + 2)) return 2;
-    if (!strcmp(mode, "info")) return cmd_info(&a);
-    if (!strcmp(mode, "train")) return cmd_train(&a);
-    if (!strcmp(mode, "val")) return cmd_val(&a);
-    if (!strcmp(mode, "synth")) return cmd_synth(&a);
-    if (!strcmp(mode, "dump")) return cmd_dump(&a);
-    if (!strcmp(mode, "predict")) return cmd_predict(&a);
-    if (!strcmp(mode, "benchmark")) return cmd_benchmark(&a);
+    int rc = -1;
+    if (!strcmp(mode, "info")) rc = cmd_info(&a);
+    else if (!strcmp(mode, "train")) rc = cmd_train(&a);
+    else if (!strcmp(mode, "val")) rc = cmd_val(&a);
+    else if (!strcmp(mode, "synth")) rc = cmd_synth(&a);
+    else if (!strcmp(mode, "dump")) rc = cmd_dump(&a);
+    else if (!strcmp(mode, "predict")) rc = cmd_predict(&a);
+    else if (!strcmp(mode, "benchmark")) rc = cmd_benchmark(&a);
+    cli_args_free(&a);
+    if (rc >= 0) return rc;
     fprintf(stderr, "error: unknown mode '%s'\n", mode);
     usage(stderr);
     return 2;
