@@ -56,10 +56,8 @@ int main(void) {
     const cy_pt_value *ta = cy_pt_dict_find(root, "train_args");
     int64_t ep = 0;
     CHECK(ta && !cy_pt_get_int(ta, "epochs", &ep, &err) && ep == 7, "train_args.epochs typed int");
-    const char *nm = NULL;
     const cy_pt_value *names_v = cy_pt_dict_find(root, "names");
     const cy_pt_value *n1 = names_v ? cy_pt_dict_find_int(names_v, 1) : NULL;
-    (void)nm;
     CHECK(n1 != NULL, "names keyed by class id");
     cy_pt_value_free(root);
     /* the model rebuilt from the checkpoint predicts exactly like the original */

@@ -174,7 +174,6 @@ static cy_status apply_freeze(cy_model *m, cy_optim *o, const char *spec, FILE *
             p = end;
         }
     }
-    int frozen = 0;
     for (int i = 0; i < m->nentries; i++) {
         const cy_entry *e = &m->entries[i];
         if (e->kind != CY_ENTRY_PARAM) continue;
@@ -183,13 +182,11 @@ static cy_status apply_freeze(cy_model *m, cy_optim *o, const char *spec, FILE *
             snprintf(pre, sizeof pre, "model.%d.", layers[k]);
             if (!strncmp(e->name, pre, strlen(pre))) {
                 CY_TRY(cy_optim_set_frozen(o, i, 1, err));
-                frozen++;
                 fprintf(log, "Freezing layer '%s'\n", e->name);
                 break;
             }
         }
     }
-    (void)frozen;
     return CY_OK;
 }
 
