@@ -73,19 +73,26 @@ static void run(const char *yaml) {
     cy_model_free(m);
 }
 
+/* yolo26n (formula weights), two labels on a batch of two, a loss workspace */
+static int two_label_setup(cy_model **m, cy_targets *t, cy_det_loss_ws **ws) {
+    static const float rows[] = {0, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    cy_error err = {0};
+    int ok = cy_model_create(m, "yolo26n.yaml", &p, &err) == CY_OK &&
+             cy_targets_from_rows(t, rows, 2, 2, 80, &err) == CY_OK && cy_det_loss_ws_create(ws, &err) == CY_OK;
+    CHECK(ok, "setup: %s", err.msg);
+    return !ok;
+}
+
 /* accumulate = 2: the optimizer runs on every second batch, on the sum of
  * both batches' gradients (the same batch twice gives twice the gradient). */
 static void accumulation(void) {
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
     cy_model *m;
-    cy_error err = {0};
-    if (cy_model_create(&m, "yolo26n.yaml", &p, &err) != CY_OK) return;
-    static const float rows[] = {0, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
     cy_targets t;
-    cy_targets_from_rows(&t, rows, 2, 2, 80, &err);
     cy_det_loss_ws *ws;
-    cy_det_loss_ws_create(&ws, &err);
+    cy_error err = {0};
+    if (two_label_setup(&m, &t, &ws)) return;
     cy_optim *opt;
     cy_optim_params op = {.kind = CY_OPTIM_SGD, .lr = 0.01, .momentum = 0.937, .weight_decay = 0.0005};
     cy_optim_create_for_model(&opt, m, &op, &err);
@@ -108,16 +115,11 @@ static void accumulation(void) {
 
 /* box=, cls=, dfl= scale their loss terms */
 static void gains(void) {
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
     cy_model *m;
-    cy_error err = {0};
-    if (cy_model_create(&m, "yolo26n.yaml", &p, &err) != CY_OK) return;
-    static const float rows[] = {0, 3, 0.5f, 0.5f, 0.3f, 0.4f, 1, 7, 0.2f, 0.3f, 0.1f, 0.1f};
     cy_targets t;
-    cy_targets_from_rows(&t, rows, 2, 2, 80, &err);
     cy_det_loss_ws *ws;
-    cy_det_loss_ws_create(&ws, &err);
+    cy_error err = {0};
+    if (two_label_setup(&m, &t, &ws)) return;
     cy_train_ctx ctx = {.ws = ws, .e2e = cy_e2e_weights_at(0, 100)};
     float *x = formula_input(2, 64, 96);
     cy_model_loss_out a, b;
