@@ -87,22 +87,6 @@ static void conv_fd_grad(conv_fd *f, double *v, size_t n, double *grad) {
     }
 }
 
-static double *to_double(const float *x, size_t n) {
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
-    return d;
-}
-
-/* max |a - b| / max(1, max|b|), b in double */
-static double max_rel_d(const float *a, const double *b, size_t n) {
-    double e = 0, m = 1;
-    for (size_t i = 0; i < n; i++) {
-        const double d = fabs(a[i] - b[i]);
-        if (!(d <= e)) e = d;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return e / m;
-}
 
 static void fd_case(const conv_case *t) {
     cy_error err = {0};
@@ -119,15 +103,15 @@ static void fd_case(const conv_case *t) {
     CHECK(ref->conv2d_backward(ref, NULL, &in, &dout, &din, dw, db, &p, &err) == CY_OK,
           "%s", err.msg);
 
-    conv_fd f = {t, os.h, os.w, to_double(dy, ny), to_double(x, nx), to_double(w, nw),
-                 to_double(b, t->o)};
+    conv_fd f = {t, os.h, os.w, test_to_double(dy, ny), test_to_double(x, nx), test_to_double(w, nw),
+                 test_to_double(b, t->o)};
     double *g = malloc((nx > nw ? nx : nw) * sizeof *g);
     conv_fd_grad(&f, f.x, nx, g);
-    const double ex = max_rel_d(dx, g, nx);
+    const double ex = test_max_rel_d(dx, g, nx);
     conv_fd_grad(&f, f.w, nw, g);
-    const double ew = max_rel_d(dw, g, nw);
+    const double ew = test_max_rel_d(dw, g, nw);
     conv_fd_grad(&f, f.b, t->o, g);
-    const double eb = max_rel_d(db, g, t->o);
+    const double eb = test_max_rel_d(db, g, t->o);
     CHECK(ex < 1e-5 && ew < 1e-5 && eb < 1e-5,
           "ref vs FD, n%d c%d %dx%d o%d k%d s%d p%d d%d g%d: din %.3g dweight %.3g "
           "dbias %.3g", t->n, t->c, t->h, t->w, t->o, t->k, t->s, t->pad, t->d, t->g, ex,

@@ -16,22 +16,6 @@ static float *rand_buf(size_t n, float lo, float hi) {
     return x;
 }
 
-static double *to_double(const float *x, size_t n) {
-    double *d = malloc((n ? n : 1) * sizeof *d);
-    for (size_t i = 0; i < n; i++) d[i] = x[i];
-    return d;
-}
-
-/* max |a - b| / max(1, max|b|), b in double */
-static double max_rel_d(const float *a, const double *b, size_t n) {
-    double e = 0, m = 1;
-    for (size_t i = 0; i < n; i++) {
-        const double d = fabs(a[i] - b[i]);
-        if (!(d <= e)) e = d;
-        if (fabs(b[i]) > m) m = fabs(b[i]);
-    }
-    return e / m;
-}
 
 /* Central differences of loss(ctx) with respect to every element of v. */
 typedef double (*loss_fn)(const void *ctx);
@@ -140,15 +124,15 @@ static void bn_fd_case(cy_shape s) {
     cy_bn_params p = {gb, gb + C, rs, rs, 1e-3f, 0.03f, 1, save, save + C};
     CHECK(ref->batchnorm_backward(ref, NULL, &in, &dout, &din, &p, dg, db, &err) == CY_OK,
           "%s", err.msg);
-    bn_fd f = {s, (double)1e-3f, to_double(dy, n), to_double(x, n), to_double(gb, C),
-               to_double(gb + C, C)};
+    bn_fd f = {s, (double)1e-3f, test_to_double(dy, n), test_to_double(x, n), test_to_double(gb, C),
+               test_to_double(gb + C, C)};
     double *g = malloc(n * sizeof *g);
     fd_grad(bn_loss, &f, f.x, n, 1e-5, g);
-    const double ex = max_rel_d(dx, g, n);
+    const double ex = test_max_rel_d(dx, g, n);
     fd_grad(bn_loss, &f, f.gamma, C, 1e-5, g);
-    const double eg = max_rel_d(dg, g, C);
+    const double eg = test_max_rel_d(dg, g, C);
     fd_grad(bn_loss, &f, f.beta, C, 1e-5, g);
-    const double eb = max_rel_d(db, g, C);
+    const double eb = test_max_rel_d(db, g, C);
     CHECK(ex < 1e-5 && eg < 1e-5 && eb < 1e-5,
           "bn ref vs FD [%d,%d,%d,%d]: din %.3g dgamma %.3g dbeta %.3g", s.n, s.c, s.h, s.w,
           ex, eg, eb);
@@ -259,7 +243,7 @@ static void activation(void) {
         const double h = 1e-6;
         for (size_t i = 0; i < n; i++)
             g[i] = dy[i] * (act_d(x[i] + h, a) - act_d(x[i] - h, a)) / (2 * h);
-        const double e = max_rel_d(dx, g, n);
+        const double e = test_max_rel_d(dx, g, n);
         CHECK(e < 1e-6, "act %d ref vs FD: %.3g", a, e);
         free(x), free(dy), free(dx), free(g);
     }
@@ -351,10 +335,10 @@ static void maxpool(void) {
             cy_tensor in = {x, is}, dout = {dy, os}, din = {dx, is};
             CHECK(ref->maxpool2d_backward(ref, NULL, &in, &dout, &din, k, st, pad, &err) ==
                       CY_OK, "%s", err.msg);
-            pool_fd f = {is, k, st, pad, os.h, os.w, to_double(dy, no), to_double(x, n)};
+            pool_fd f = {is, k, st, pad, os.h, os.w, test_to_double(dy, no), test_to_double(x, n)};
             double *g = malloc(n * sizeof *g);
             fd_grad(pool_loss, &f, f.x, n, 1e-3, g);
-            const double e = max_rel_d(dx, g, n);
+            const double e = test_max_rel_d(dx, g, n);
             CHECK(e < 1e-6, "maxpool ref vs FD k%d s%d p%d shape %zu: %.3g", k, st, pad, si, e);
             free(g), free((void *)f.r), free(f.x), free(x), free(dy), free(dx);
         }
@@ -444,11 +428,11 @@ static void upsample(void) {
         cy_tensor dout = {dy, os}, din = {dx, is};
         CHECK(ref->upsample_nearest_backward(ref, &dout, &din, sc, &err) == CY_OK, "%s",
               err.msg);
-        up_fd f = {is, sc, to_double(dy, no), to_double(x, n)};
+        up_fd f = {is, sc, test_to_double(dy, no), test_to_double(x, n)};
         double *g = malloc(n * sizeof *g);
         fd_grad(up_loss, &f, f.x, n, 1e-3, g);
-        CHECK(max_rel_d(dx, g, n) < 1e-6, "upsample ref vs FD x%d: %.3g", sc,
-              max_rel_d(dx, g, n));
+        CHECK(test_max_rel_d(dx, g, n) < 1e-6, "upsample ref vs FD x%d: %.3g", sc,
+              test_max_rel_d(dx, g, n));
         free(g), free((void *)f.r), free(f.x), free(x), free(dy), free(dx);
     }
     static const cy_shape cs[] = {{1, 3, 7, 5}, {2, 16, 13, 9}, {2, 64, 20, 20}, {2, 33, 1, 1}};
@@ -517,10 +501,10 @@ static void slice(void) {
         cy_tensor dout = {dy, os}, din = {dx, is};
         CHECK(ref->slice_channels_backward(ref, &dout, &din, G, gs, off, len, &err) == CY_OK,
               "%s", err.msg);
-        slice_fd f = {is, os, G, gs, off, len, to_double(dy, no), to_double(x, n)};
+        slice_fd f = {is, os, G, gs, off, len, test_to_double(dy, no), test_to_double(x, n)};
         double *g = malloc(n * sizeof *g);
         fd_grad(slice_loss, &f, f.x, n, 1e-3, g);
-        CHECK(max_rel_d(dx, g, n) < 1e-6, "slice %d ref vs FD: %.3g", si, max_rel_d(dx, g, n));
+        CHECK(test_max_rel_d(dx, g, n) < 1e-6, "slice %d ref vs FD: %.3g", si, test_max_rel_d(dx, g, n));
         free(g), free((void *)f.r), free(f.x), free(x), free(dy), free(dx);
 
         for (int big = 0; big < 2; big++) {
@@ -599,11 +583,11 @@ static void attention(void) {
         cy_tensor tq = {q, qs}, td = {dy, os}, tdq = {dq, qs};
         CHECK(ref->attention_backward(ref, &tq, &td, &tdq, nh, kd, hd, scale, &err) == CY_OK,
               "%s", err.msg);
-        attn_fd f = {N, nh, kd, hd, qs.h * qs.w, scale, to_double(dy, no), to_double(q, nq)};
+        attn_fd f = {N, nh, kd, hd, qs.h * qs.w, scale, test_to_double(dy, no), test_to_double(q, nq)};
         double *g = malloc(nq * sizeof *g);
         fd_grad(attn_loss, &f, f.qkv, nq, 1e-5, g);
-        CHECK(max_rel_d(dq, g, nq) < 1e-5, "attention %zu ref vs FD: %.3g", c,
-              max_rel_d(dq, g, nq));
+        CHECK(test_max_rel_d(dq, g, nq) < 1e-5, "attention %zu ref vs FD: %.3g", c,
+              test_max_rel_d(dq, g, nq));
         free(g), free((void *)f.r), free(f.qkv), free(q), free(dy), free(dq);
     }
     /* n heads kd hd h w: PSA-like (yolo26n: 2 heads, kd 32, hd 64 at 20x20) */

@@ -7,14 +7,9 @@
 static void run(const char *name, const int *layers, int nlayers) {
     char yaml[64], what[128], ref[256];
     snprintf(yaml, sizeof yaml, "%s.yaml", name);
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
-    cy_model *m;
     cy_error err = {0};
-    if (cy_model_create(&m, yaml, &p, &err) != CY_OK) {
-        CHECK(0, "create %s: %s", yaml, err.msg);
-        return;
-    }
+    cy_model *m = formula_model(yaml, CY_BACKEND_CPU);
+    if (!m) return;
     cy_model_set_keep_layers(m, 1);
     float *x = formula_input(2, 128, 160);
     cy_array out, t;

@@ -10,15 +10,9 @@ static const int N_LAYERS[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 13, 16, 17, 19,
 static void run(const char *yaml, cy_backend_kind backend, int full) {
     const char *bname = backend == CY_BACKEND_CPU ? "cpu" : "ref";
     char tag = yaml[6];
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
-    p.backend = backend;
-    cy_model *m;
     cy_error err = {0};
-    if (cy_model_create(&m, yaml, &p, &err) != CY_OK) {
-        CHECK(0, "create %s: %s", yaml, err.msg);
-        return;
-    }
+    cy_model *m = formula_model(yaml, backend);
+    if (!m) return;
     float *x = formula_input(2, 128, 160);
     cy_model_set_keep_layers(m, 1);
     cy_model_set_want_one2many(m, full);

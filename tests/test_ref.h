@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "core/formula.h"
+#include "cyolo.h"
 #include "io/npy.h"
 #include "test_util.h"
 
@@ -37,6 +38,21 @@ static inline char *test_slurp(const char *path) {
     else { free(s); s = NULL; }
     fclose(f);
     return s;
+}
+
+/* A model with the manifest's formula weights on the given backend; NULL
+ * after a failed CHECK naming the YAML when it cannot be built. */
+static inline cy_model *formula_model(const char *yaml, cy_backend_kind backend) {
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    p.backend = backend;
+    cy_model *m = NULL;
+    cy_error err = {0};
+    if (cy_model_create(&m, yaml, &p, &err) != CY_OK) {
+        CHECK(0, "create %s: %s", yaml, err.msg);
+        return NULL;
+    }
+    return m;
 }
 
 static inline float *formula_input(int n, int h, int w) {

@@ -7,15 +7,9 @@
 
 static void run(cy_backend_kind backend) {
     const char *bname = backend == CY_BACKEND_CPU ? "cpu" : "ref";
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
-    p.backend = backend;
-    cy_model *m;
     cy_error err = {0};
-    if (cy_model_create(&m, "yolo26n.yaml", &p, &err) != CY_OK) {
-        CHECK(0, "create: %s", err.msg);
-        return;
-    }
+    cy_model *m = formula_model("yolo26n.yaml", backend);
+    if (!m) return;
     cy_model_set_training(m, 1);
     float *x = formula_input(2, 128, 160);
     CHECK(cy_model_run(m, x, 2, 128, 160, &err) == CY_OK, "train forward: %s", err.msg);

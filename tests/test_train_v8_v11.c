@@ -25,14 +25,9 @@ static void fixture(const char *model, const char *what, char *path, size_t cap)
 static void run(const char *model, cJSON *info) {
     char yaml[64], path[256], what[256];
     snprintf(yaml, sizeof yaml, "%s.yaml", model);
-    cy_model_params p = cy_model_default_params();
-    p.init = CY_INIT_FORMULA;
-    cy_model *m;
     cy_error err = {0};
-    if (cy_model_create(&m, yaml, &p, &err) != CY_OK) {
-        CHECK(0, "create %s: %s", yaml, err.msg);
-        return;
-    }
+    cy_model *m = formula_model(yaml, CY_BACKEND_CPU);
+    if (!m) return;
     cy_model_set_training(m, 1);
     float *x = formula_input(2, 128, 160);
     cy_targets t;

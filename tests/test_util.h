@@ -48,4 +48,20 @@ static inline double test_max_rel(const float *a, const float *b, size_t n) {
     }
     return d / m;
 }
+/* A malloc'd double copy of x (for double-precision reference checks). */
+static inline double *test_to_double(const float *x, size_t n) {
+    double *d = malloc((n ? n : 1) * sizeof *d);
+    for (size_t i = 0; i < n; i++) d[i] = x[i];
+    return d;
+}
+/* max |a-b| / max(1, max|b|), b in double */
+static inline double test_max_rel_d(const float *a, const double *b, size_t n) {
+    double e = 0, m = 1;
+    for (size_t i = 0; i < n; i++) {
+        const double d = fabs(a[i] - b[i]);
+        if (!(d <= e)) e = d;
+        if (fabs(b[i]) > m) m = fabs(b[i]);
+    }
+    return e / m;
+}
 #endif
