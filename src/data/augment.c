@@ -643,7 +643,8 @@ static cy_status pre_transform(const cy_aug_pipeline *p, int index, cy_aug_rng *
     } else {
         CY_TRY(load_one(p, index, out, err));
         cy_aug_letterbox_params lb = cy_aug_letterbox_default();
-        st = cy_aug_letterbox(out, s, s, &lb, NULL, err);
+        int rect = p->rect_h > 0 && p->rect_w > 0;
+        st = cy_aug_letterbox(out, rect ? p->rect_h : s, rect ? p->rect_w : s, &lb, NULL, err);
         if (st != CY_OK) {
             cy_aug_sample_free(out);
             return st;

@@ -208,6 +208,9 @@ typedef struct {
     /* Optional: picks a partner index (upstream draws from a buffer of
      * recently loaded images); NULL = uniform over n_images. */
     int (*pick)(void *ctx, cy_aug_rng *rng);
+    /* Rectangular training (rect=True): without mosaic the LetterBox goes to
+     * this batch shape (h, w) instead of imgsz x imgsz; 0: square. */
+    int rect_h, rect_w;
 } cy_aug_pipeline;
 
 /* One training sample, imgsz x imgsz, boxes in its pixels. out arrives

@@ -2,7 +2,20 @@
  * (load_image), the v8 augmentations (train) or a letterbox (val), then
  * float NCHW in [0, 1] and YOLO target rows. Images of a batch are prepared
  * in parallel (`workers` threads); every image's randomness comes from
- * (seed, epoch, image index), so a batch is the same for any worker count. */
+ * (seed, epoch, image index), so a batch is the same for any worker count
+ * and any thread timing.
+ *
+ * With workers >= 1 a producer thread builds the next batches (up to
+ * min(workers, 2) ahead) while the caller works on the current one, as
+ * PyTorch's DataLoader workers do; workers = 0 builds each batch in the
+ * caller. Asking for batches in order 0, 1, 2, ... keeps the producer
+ * ahead; any other request (or a new epoch, new hyp) restarts it there.
+ *
+ * rect (Ultralytics' rect=True, and always for validation there): images
+ * sorted by aspect ratio (h / w, stable), each batch letterboxed to its own
+ * shape, ceil(shape * imgsz / 32 + pad) * 32 with the batch's extreme
+ * aspect ratio (BaseDataset.set_rectangle); training then runs without
+ * mosaic, mixup and cutmix, and without shuffling when the shapes differ. */
 #ifndef CY_DATA_LOADER_H
 #define CY_DATA_LOADER_H
 #include <stdint.h>
@@ -14,15 +27,18 @@ typedef struct {
     int augment;         /* 1: training pipeline (mosaic ...), 0: letterbox */
     cy_aug_hyp hyp;      /* training augmentation */
     uint64_t seed;
-    int workers;         /* threads for a batch; <= 0: 1 */
+    int workers;         /* threads for a batch; 0: one, in the caller (no prefetch) */
     int cache_ram;       /* keep every resized image in memory after its first load */
+    int rect;            /* rectangular batches (see above) */
+    double pad;          /* rect padding in strides: 0 train, 0.5 val (Ultralytics) */
+    int batch;           /* rect: the batch size the shapes are computed for */
 } cy_loader_params;
 
 typedef struct cy_loader cy_loader;
 
 /* A prepared batch (owned by the loader, valid until the next batch). */
 typedef struct {
-    int n, h, w;           /* images, side */
+    int n, h, w;           /* images, height, width (imgsz, or the rect shape) */
     float *x;              /* [n][3][h][w] RGB / 255 */
     float *targets;        /* [ntargets][6] batch_idx, cls, cx, cy, w, h (normalised to h, w) */
     int ntargets;
@@ -35,12 +51,20 @@ typedef struct {
 cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_loader_params *p, cy_error *err);
 void cy_loader_free(cy_loader *l);
 
-/* Orders the images for an epoch: a seeded shuffle (train) or file order. */
+/* Orders the images for an epoch: a seeded shuffle (train) or file order
+ * (aspect-ratio order with rect). shuffle is ignored when rect batches
+ * have different shapes (see cy_loader_can_shuffle). */
 void cy_loader_epoch(cy_loader *l, int epoch, int shuffle);
+/* 0 when rect batch shapes differ: Ultralytics then turns shuffle off
+ * ("'rect=True' is incompatible with DataLoader shuffle"). */
+int cy_loader_can_shuffle(const cy_loader *l);
+/* rect: the shape (h, w) of batch b; else imgsz x imgsz. */
+void cy_loader_batch_shape(const cy_loader *l, int b, int *h, int *w);
 /* Switches the training augmentation (close_mosaic). */
 void cy_loader_set_hyp(cy_loader *l, const cy_aug_hyp *hyp);
 int cy_loader_batches(const cy_loader *l, int batch);
-/* Batch b of the current epoch (the last one may be smaller). */
+/* Batch b of the current epoch (the last one may be smaller). The batch's
+ * buffers stay valid until the next call on this loader. */
 cy_status cy_loader_batch(cy_loader *l, int b, int batch, cy_batch *out, cy_error *err);
 
 #endif

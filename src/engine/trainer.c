@@ -5,10 +5,13 @@
 #include <time.h>
 #include <unistd.h>
 #include "data/loader.h"
+#include "data/multi_scale.h"
 #include "data/synth.h"
 #include "engine/checkpoint.h"
 #include "engine/optim.h"
+#include "engine/pretrained.h"
 #include "engine/run_dir.h"
+#include "engine/train_plots.h"
 #include "engine/train_step.h"
 #include "engine/val_run.h"
 #include "engine/validate.h"
@@ -80,6 +83,8 @@ typedef struct {
     cy_optim *opt;
     cy_ema *ema;
     cy_det_loss_ws *ws;
+    float *ms_buf; /* multi_scale: the resized batch */
+    size_t ms_cap;
 } run_state;
 
 static void run_free(run_state *s) {
@@ -93,6 +98,7 @@ static void run_free(run_state *s) {
     cy_optim_free(s->opt);
     cy_ema_free(s->ema);
     cy_det_loss_ws_free(s->ws);
+    free(s->ms_buf);
 }
 
 static cy_status copy_ema(run_state *s, cy_error *err) {
@@ -134,7 +140,7 @@ static cy_status save_checkpoints(run_state *s, const cy_args *args, const char 
 /* Validates best.pt (its EMA weights) with the per-class table, as the
  * trainer's final_eval. */
 static cy_status final_validation(run_state *s, const char *dir, int enabled, int batch, int workers, int nc,
-                                  int single_cls, FILE *log, cy_error *err) {
+                                  int single_cls, int plots, char *const *names, FILE *log, cy_error *err) {
     char path[4200];
     snprintf(path, sizeof path, "%s/weights/best.pt", dir);
     FILE *f = enabled ? fopen(path, "rb") : NULL;
@@ -146,7 +152,8 @@ static cy_status final_validation(run_state *s, const char *dir, int enabled, in
     mp.nc = nc;
     CY_TRY(cy_checkpoint_load_model(path, &mp, 1, &best, err));
     cy_val_result vr;
-    cy_val_params vp = {.batch = 2 * batch, .conf = 0.001f, .iou = 0.7f, .max_det = 300, .workers = workers};
+    cy_val_params vp = {.batch = 2 * batch, .conf = 0.001f, .iou = 0.7f, .max_det = 300, .workers = workers,
+                        .plots = plots, .save_dir = dir, .names = names};
     cy_status st = cy_validate(best, s->val_loader, s->val, nc, &vp, &vr, err);
     if (st == CY_OK) {
         cy_val_print(log, &vr, s->val, single_cls ? NULL : s->ds->names, nc);
@@ -200,7 +207,9 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     long epochs = geti(&r, "epochs"), batch = geti(&r, "batch"), imgsz = geti(&r, "imgsz"), seed = geti(&r, "seed");
     long workers = geti(&r, "workers"), close_mosaic = geti(&r, "close_mosaic"), nbs = geti(&r, "nbs");
     long patience = geti(&r, "patience");
-    int plots = getb(&r, "plots");
+    int plots = getb(&r, "plots"), rect = getb(&r, "rect");
+    double multi_scale = getf(&r, "multi_scale");
+    const char *pretrained = gets_(&r, "pretrained");
     double gain_box = getf(&r, "box"), gain_cls = getf(&r, "cls"), gain_dfl = getf(&r, "dfl");
     const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
     double hours = 0;
@@ -216,10 +225,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     cy_aug_hyp hyp = hyp_from_args(&r);
     CY_TRY(r.st);
     if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (e.g. model=yolo26n.yaml)");
-    if (!resume_path && strstr(model_path, ".pt"))
-        return cy_fail(err, CY_ERR_UNSUPPORTED,
-                       "%s: starting from a .pt checkpoint is not supported yet; use a model YAML or resume=True",
-                       model_path);
+    if (multi_scale < 0 || multi_scale >= 1) return cy_fail(err, CY_ERR_ARG, "multi_scale=%g must be in [0, 1)", multi_scale);
     if (epochs < 1 || batch < 1 || imgsz < 32 || imgsz % 32 || nbs < 1)
         return cy_fail(err, CY_ERR_ARG, "epochs and batch must be >= 1, imgsz a multiple of 32 (got imgsz=%ld)", imgsz);
     if (!(fraction > 0)) return cy_fail(err, CY_ERR_ARG, "fraction=%g must be > 0", fraction);
@@ -234,8 +240,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         if ((st = cy_checkpoint_load_model(resume_path, &mp, 0, &s.model, err)) != CY_OK ||
             (st = cy_checkpoint_load_model(resume_path, &mp, 1, &s.val_model, err)) != CY_OK)
             goto done;
-    } else if ((st = cy_model_create(&s.model, model_path, &mp, err)) != CY_OK ||
-               (st = cy_model_create(&s.val_model, model_path, &mp, err)) != CY_OK) {
+    } else if ((st = cy_train_models_create(model_path, pretrained, &mp, log, &s.model, &s.val_model, err)) != CY_OK) {
         goto done;
     }
     if ((st = cy_model_set_loss_gains(s.model, gain_box, gain_cls, gain_dfl, err)) != CY_OK ||
@@ -300,10 +305,17 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     if ((st = apply_freeze(s.model, s.opt, freeze, log, err)) != CY_OK) goto done;
     int cache_ram = strcmp(cache, "False") && strcmp(cache, "");  /* True, ram, disk: RAM here */
     cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 1, .hyp = hyp, .seed = (uint64_t)seed,
-                           .workers = (int)workers, .cache_ram = cache_ram};
+                           .workers = (int)workers, .cache_ram = cache_ram, .rect = rect, .pad = 0.0,
+                           .batch = (int)batch};
     if ((st = cy_loader_create(&s.train_loader, s.train, &lp, err)) != CY_OK) goto done;
-    lp.augment = 0;
+    if (!cy_loader_can_shuffle(s.train_loader))
+        fprintf(log, "WARNING 'rect=True' is incompatible with DataLoader shuffle, setting shuffle=False\n");
+    lp.augment = 0, lp.rect = 1, lp.pad = 0.5, lp.batch = 2 * (int)batch; /* val: rect batches, as Ultralytics */
     if ((st = cy_loader_create(&s.val_loader, s.val, &lp, err)) != CY_OK) goto done;
+    static char *item_name[] = {"item"};
+    char *const *plot_names = single_cls ? item_name : s.ds->names;
+    if (plots && !resume_path && (st = cy_train_plot_labels(s.train, plot_names, nc, dir, err)) != CY_OK) goto done;
+    int max_stride = s.model->stride[s.model->nl - 1] > 32 ? s.model->stride[s.model->nl - 1] : 32;
 
     int ngroups;
     cy_optim_group_count(s.opt, &ngroups);
@@ -350,7 +362,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             fprintf(log, "Closing dataloader mosaic\n");
         }
         ctx.e2e = cy_e2e_weights_at(epoch, (int)epochs);
-        cy_loader_epoch(s.train_loader, epoch, 1);
+        cy_loader_epoch(s.train_loader, epoch, 1); /* no shuffle with rect batches of different shapes */
         double tl[3] = {0, 0, 0}, t_epoch = now_s();
         int inst = 0, seen = 0;
         for (int i = 0; i < nb && st == CY_OK; i++) {
@@ -362,9 +374,17 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             cy_targets t;
             cy_model_loss_out lo;
             if ((st = cy_loader_batch(s.train_loader, i, (int)batch, &b, err)) != CY_OK) break;
+            if (multi_scale > 0 && (st = cy_multi_scale_batch(&b, (int)imgsz, multi_scale, max_stride, (uint64_t)seed,
+                                                              ni, &s.ms_buf, &s.ms_cap, err)) != CY_OK)
+                break;
             if ((st = cy_targets_from_rows(&t, b.targets, b.ntargets, b.n, nc, err)) != CY_OK) break;
             st = cy_train_step(s.model, &ctx, b.x, b.n, b.h, b.w, &t, &lo, err);
             cy_targets_free(&t);
+            if (st == CY_OK && plots && cy_train_plot_iteration(ni, nb, (int)epochs, (int)close_mosaic)) {
+                char stem[64];
+                snprintf(stem, sizeof stem, "train_batch%lld", (long long)ni);
+                st = cy_plot_batch_labels(&b, s.train, plot_names, nc, dir, stem, err);
+            }
             for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
             inst = b.ntargets;
             seen += b.n;
@@ -394,8 +414,11 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         double fitness = 0;
         if (do_val || epoch == epochs - 1) {
             cy_val_result vr;
+            /* the validator plots at the last epoch or when early stopping may come next */
+            int possible_stop = patience > 0 && epoch > 0 && epoch - 1 - best_epoch >= patience - 1;
             cy_val_params vp = {.batch = (int)batch * 2, .conf = 0.001f, .iou = 0.7f, .max_det = 300,
-                                .workers = (int)workers};
+                                .workers = (int)workers, .plots = plots && (epoch == epochs - 1 || possible_stop),
+                                .save_dir = dir, .names = plot_names};
             if ((st = copy_ema(&s, err)) != CY_OK ||
                 (st = cy_validate(s.val_model, s.val_loader, s.val, nc, &vp, &vr, err)) != CY_OK)
                 break;
@@ -436,7 +459,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     }
     if (st == CY_OK) {
         fprintf(log, "\n%ld epochs completed in %.3f hours.\n", epochs, (now_s() - t_start) / 3600);
-        st = final_validation(&s, dir, save && do_val, (int)batch, (int)workers, nc, single_cls, log, err);
+        st = final_validation(&s, dir, save && do_val, (int)batch, (int)workers, nc, single_cls, plots, plot_names, log,
+                              err);
     }
     if (st == CY_OK) fprintf(log, "Results saved to %s\n", dir);
 done:

@@ -14,6 +14,12 @@ typedef struct {
     float iou;            /* 0.7 (NMS models) */
     int max_det;          /* 300 */
     int workers;
+    /* plots (Ultralytics' validator with plots=True): confusion_matrix.png,
+     * confusion_matrix_normalized.png, BoxPR/F1/P/R_curve.png and
+     * val_batch{0,1,2}_labels.jpg / _pred.jpg written into save_dir */
+    int plots;
+    const char *save_dir;
+    char *const *names;   /* nc class names for the plots; NULL: the class ids */
 } cy_val_params;
 
 typedef struct {
