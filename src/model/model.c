@@ -168,6 +168,17 @@ cy_status cy_model_layer_output(const cy_model *m, int layer, cy_array *out, cy_
     return CY_OK;
 }
 
+cy_status cy_model_set_hooks(cy_model *m, const int *layers, int n, cy_error *err) {
+    if (n < 0 || n > CY_MAX_FROM) return cy_fail(err, CY_ERR_ARG, "at most %d hooked layers (got %d)", CY_MAX_FROM, n);
+    for (int i = 0; i < n; i++)
+        if (layers[i] < 0 || layers[i] >= m->nlayers)
+            return cy_fail(err, CY_ERR_ARG, "hook on layer %d: the model has %d layers", layers[i], m->nlayers);
+    m->nhooks = n;
+    memcpy(m->hook_layers, layers, (size_t)n * sizeof *layers);
+    m->graph.planned = 0;
+    return CY_OK;
+}
+
 void cy_model_set_keep_layers(cy_model *m, int keep) {
     if (m->keep_layers != !!keep) m->graph.planned = 0;
     m->keep_layers = !!keep;

@@ -154,6 +154,10 @@ struct cy_model {
     double loss_gain[3];         /* box, cls, dfl: 7.5, 0.5, 1.5 (the box/cls/dfl arguments) */
     float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
+    int skip_boxes;              /* eval: leave the box branches out (a distillation
+                                    teacher reads only class logits and features) */
+    int nhooks;                  /* layers whose outputs stay readable after a forward */
+    int hook_layers[CY_MAX_FROM];
 };
 
 /* A model from YAML text, e.g. a checkpoint's copy (label names it in
@@ -192,6 +196,17 @@ cy_status cy_model_zero_grad(cy_model *m, cy_error *err);
 /* Adds src, a head gradient in the [n, C, A] layout of cy_model_raw_head, to
  * the gradient of that head output. */
 cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const float *src, cy_error *err);
+/* Adds rows, a gradient of layer's output of the last training forward given
+ * as [n*h*w, c] (NHWC order), to that output's gradient before
+ * cy_model_backward (distillation seeds its neck features this way). */
+cy_status cy_model_add_layer_grad(cy_model *m, int layer, const float *rows, cy_error *err);
+/* The gradient that reached layer's output in the last backward, as NCHW
+ * (tests): valid until the next training forward. */
+cy_status cy_model_layer_grad(const cy_model *m, int layer, cy_array *out, cy_error *err);
+/* Clears the per-value gradients (each training forward starts with this). */
+void cy_model_clear_value_grads(cy_model *m);
+/* Keeps the outputs of these layers readable after each forward (n <= CY_MAX_FROM). */
+cy_status cy_model_set_hooks(cy_model *m, const int *layers, int n, cy_error *err);
 /* model_flops.c */
 double cy_model_gflops(const cy_model *m, int imgsz);
 

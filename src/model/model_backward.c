@@ -32,7 +32,7 @@ cy_status cy_model_zero_grad(cy_model *m, cy_error *err) {
     return CY_OK;
 }
 
-static void zero_value_grads(cy_model *m) {
+void cy_model_clear_value_grads(cy_model *m) {
     cy_graph *g = &m->graph;
     for (int v = 0; g->grad && v < g->nvalues; v++)
         if (g->grad[v]) memset(g->grad[v], 0, cy_shape_numel(g->values[v].s) * sizeof(float));
@@ -60,6 +60,50 @@ cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const flo
                 }
         a0 += HW;
     }
+    return CY_OK;
+}
+
+static int layer_value(const cy_model *m, int layer) {
+    return layer >= 0 && layer < m->nlayers && m->graph.layer_value ? m->graph.layer_value[layer] : -1;
+}
+
+cy_status cy_model_add_layer_grad(cy_model *m, int layer, const float *rows, cy_error *err) {
+    cy_graph *g = &m->graph;
+    if (!g->training || !g->planned) return cy_fail(err, CY_ERR_ARG, "no training forward has run");
+    int v = layer_value(m, layer);
+    if (v <= 0) return cy_fail(err, CY_ERR_ARG, "layer %d has no tensor output", layer);
+    cy_shape s = g->values[v].s;
+    float *d = value_grad(m, v, err);
+    if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory for gradients");
+    size_t HW = (size_t)s.h * s.w, C = (size_t)s.c, N = HW * C * (size_t)s.n;
+    if (m->backend->layout == CY_LAYOUT_NHWC) {
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < N; i++) d[i] += rows[i];
+    } else {
+#pragma omp parallel for schedule(static)
+        for (int b = 0; b < s.n; b++)
+            for (size_t p = 0; p < HW; p++)
+                for (size_t c = 0; c < C; c++) d[((size_t)b * C + c) * HW + p] += rows[((size_t)b * HW + p) * C + c];
+    }
+    return CY_OK;
+}
+
+cy_status cy_model_layer_grad(const cy_model *m, int layer, cy_array *out, cy_error *err) {
+    memset(out, 0, sizeof *out);
+    const cy_graph *g = &m->graph;
+    int v = layer_value(m, layer);
+    if (!g->training || !g->planned || v <= 0)
+        return cy_fail(err, CY_ERR_ARG, "layer %d: no training forward and backward to read a gradient from", layer);
+    cy_shape s = g->values[v].s;
+    size_t n = cy_shape_numel(s);
+    out->data = calloc(n ? n : 1, sizeof(float));
+    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    if (g->grad && g->grad[v]) {
+        if (m->backend->layout == CY_LAYOUT_NHWC) cy_nhwc_to_nchw(out->data, g->grad[v], s);
+        else memcpy(out->data, g->grad[v], n * sizeof(float));
+    }
+    out->ndim = 4;
+    out->shape[0] = s.n, out->shape[1] = s.c, out->shape[2] = s.h, out->shape[3] = s.w;
     return CY_OK;
 }
 
@@ -140,6 +184,5 @@ cy_status cy_model_backward(cy_model *m, cy_error *err) {
         CY_TRY(backward_node(m, n, err));
         if (m->profile) n->bwd_ms += cy_now_ms() - t0;
     }
-    zero_value_grads(m); /* ready for the next step's seeds */
-    return CY_OK;
+    return CY_OK; /* value gradients stay readable until the next training forward clears them */
 }

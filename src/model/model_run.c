@@ -9,16 +9,19 @@
 static void mark_outputs(cy_model *m) {
     cy_graph *g = &m->graph;
     for (int i = 0; i < g->nvalues; i++) g->values[i].keep = 0;
+    int boxes = g->training || !m->skip_boxes;
     for (int l = 0; l < m->nl; l++) {
         if (!m->end2end || m->want_o2m) {
-            g->values[g->o2m.box[l]].keep = 1;
+            g->values[g->o2m.box[l]].keep = boxes;
             g->values[g->o2m.cls[l]].keep = 1;
         }
         if (m->end2end) {
-            g->values[g->o2o.box[l]].keep = 1;
+            g->values[g->o2o.box[l]].keep = boxes;
             g->values[g->o2o.cls[l]].keep = 1;
         }
     }
+    for (int i = 0; i < m->nhooks; i++)
+        if (g->layer_value[m->hook_layers[i]] > 0) g->values[g->layer_value[m->hook_layers[i]]].keep = 1;
     if (m->keep_layers)
         for (int i = 0; i < m->nlayers; i++)
             if (g->layer_value[i] > 0) g->values[g->layer_value[i]].keep = 1;
@@ -182,6 +185,7 @@ cy_status cy_model_run_graph(cy_model *m, const float *input, cy_shape s, cy_err
     cy_graph *g = &m->graph;
     if (!g->built || memcmp(&g->input, &s, sizeof s)) CY_TRY(cy_model_build_graph(m, s, err));
     if (!g->planned) CY_TRY(plan(m, err));
+    if (g->training) cy_model_clear_value_grads(m);
     float *x = g->values[0].data;
     if (m->backend->layout == CY_LAYOUT_NHWC) cy_nchw_to_nhwc(x, input, s);
     else memcpy(x, input, cy_shape_numel(s) * sizeof(float));
