@@ -32,7 +32,7 @@ grep -q "mAP50-95" <<<"$out" && ok || bad "validation line"
 [ -s "$CYOLO_DATASETS/synth/synth.yaml" ] && ok || bad "built-in dataset generated"
 
 # cyolo val on the run's best.pt: Ultralytics' table with the class names
-out=$("$CYOLO" val model="$R/weights/best.pt" data=synth.yaml imgsz=64 batch=16 2>&1); rc=$?
+out=$("$CYOLO" val model="$R/weights/best.pt" data=synth.yaml imgsz=64 batch=16 project="$T/runs" 2>&1); rc=$?
 [ $rc -eq 0 ] && grep -q "Class.*Images.*Instances.*Box(P.*mAP50-95)" <<<"$out" && grep -q "^ *all *80 " <<<"$out" &&
     grep -q "^ *triangle " <<<"$out" && ok || bad "val ($rc): $out"
 out=$("$CYOLO" val model="$T/nothing.pt" data=synth.yaml 2>&1); rc=$?
@@ -57,7 +57,7 @@ for delay in 1.3 2.1 2.9; do
     kill -9 $pid 2>/dev/null
     wait $pid 2>/dev/null
     if [ -e "$T/runs/kill/weights/last.pt" ]; then
-        "$CYOLO" val model="$T/runs/kill/weights/last.pt" data=synth.yaml imgsz=64 >/dev/null 2>&1 && ok ||
+        "$CYOLO" val model="$T/runs/kill/weights/last.pt" data=synth.yaml imgsz=64 project="$T/runs" >/dev/null 2>&1 && ok ||
             bad "last.pt unreadable after kill -9 at ${delay}s"
     else
         ok

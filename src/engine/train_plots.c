@@ -51,3 +51,30 @@ cy_status cy_plot_batch_labels(const cy_batch *b, const cy_split *split, char *c
     free(boxes), free(paths);
     return st;
 }
+
+cy_status cy_plot_batch_preds(const cy_batch *b, const cy_split *split, const float *dets, const int *counts,
+                              int stride, char *const *names, int nc, const char *dir, const char *stem,
+                              cy_error *err) {
+    int total = 0;
+    for (int i = 0; i < b->n; i++) total += counts[i];
+    cy_plot_box *boxes = malloc((total > 0 ? total : 1) * sizeof *boxes);
+    const char **paths = malloc(b->n * sizeof *paths);
+    if (!boxes || !paths) {
+        free(boxes), free(paths);
+        return cy_fail(err, CY_ERR_MEMORY, "out of memory for %s.jpg", stem);
+    }
+    int k = 0;
+    for (int i = 0; i < b->n; i++) {
+        paths[i] = split->rec[b->index[i]].im_file;
+        for (int j = 0; j < counts[i]; j++) {
+            const float *d = dets + ((size_t)i * stride + j) * 6;
+            boxes[k++] = (cy_plot_box){i, (int)d[5], (d[0] + d[2]) / 2 / b->w, (d[1] + d[3]) / 2 / b->h,
+                                       (d[2] - d[0]) / b->w, (d[3] - d[1]) / b->h, d[4]};
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s.jpg", dir, stem);
+    cy_status st = cy_plot_images(b->x, b->n, b->h, b->w, boxes, k, paths, names, nc, path, err);
+    free(boxes), free(paths);
+    return st;
+}

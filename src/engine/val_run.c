@@ -1,8 +1,11 @@
 /* `cyolo val`: a model (a cyolo checkpoint's EMA weights, or a YAML) on a
- * dataset split, printed as Ultralytics' validator prints it. */
+ * dataset split in rectangular batches (pad 0.5), printed as Ultralytics'
+ * validator prints it; with plots=True (the default) the confusion
+ * matrices, curves and first batches go to runs/detect/val, val2, ... */
 #include <string.h>
 #include "data/loader.h"
 #include "engine/checkpoint.h"
+#include "engine/run_dir.h"
 #include "engine/trainer.h"
 #include "engine/val_run.h"
 #include "engine/validate.h"
@@ -30,7 +33,8 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
     const char *model_path, *data_arg, *split_name;
     long imgsz, batch, workers, max_det;
     double conf, iou;
-    int conf_null, single_cls;
+    int conf_null, single_cls, plots, exist_ok;
+    const char *project, *name;
     CY_TRY(cy_args_get_str(args, "model", &model_path, err));
     CY_TRY(cy_args_get_str(args, "data", &data_arg, err));
     CY_TRY(cy_args_get_str(args, "split", &split_name, err));
@@ -41,6 +45,10 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
     CY_TRY(cy_args_get_float(args, "conf", &conf, &conf_null, err));
     CY_TRY(cy_args_get_float(args, "iou", &iou, NULL, err));
     CY_TRY(cy_args_get_bool(args, "single_cls", &single_cls, err));
+    CY_TRY(cy_args_get_bool(args, "plots", &plots, err));
+    CY_TRY(cy_args_get_bool(args, "exist_ok", &exist_ok, err));
+    CY_TRY(cy_args_get_str(args, "project", &project, err));
+    CY_TRY(cy_args_get_str(args, "name", &name, err));
     if (!*model_path) return cy_fail(err, CY_ERR_ARG, "model= is required (a .pt checkpoint or a model YAML)");
     if (conf_null) conf = 0.001;
     if (imgsz < 32 || imgsz % 32) return cy_fail(err, CY_ERR_ARG, "imgsz=%ld must be a multiple of 32", imgsz);
@@ -73,19 +81,25 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         st = cy_split_scan(&split, ds, split_name, &sp, err);
     }
     if (st == CY_OK) {
-        cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 0, .workers = (int)workers};
+        cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 0, .workers = (int)workers, .rect = 1, .pad = 0.5,
+                               .batch = (int)batch};
         st = cy_loader_create(&loader, split, &lp, err);
     }
     cy_val_result vr;
     memset(&vr, 0, sizeof vr);
+    char dir[4096] = "";
+    static char *item_name[] = {"item"};
+    if (st == CY_OK && plots) st = cy_run_dir(project, "detect", name, "val", exist_ok, dir, sizeof dir, err);
     if (st == CY_OK) {
         cy_val_params vp = {.batch = (int)batch, .conf = (float)conf, .iou = (float)iou, .max_det = (int)max_det,
-                            .workers = (int)workers};
+                            .workers = (int)workers, .plots = plots, .save_dir = dir,
+                            .names = single_cls ? item_name : ds->names};
         st = cy_validate(m, loader, split, nc, &vp, &vr, err);
     }
     if (st == CY_OK) {
         cy_val_print(log, &vr, split, single_cls ? NULL : ds->names, nc);
         cy_det_metrics_free(&vr.metrics);
+        if (plots) fprintf(log, "Results saved to %s\n", dir);
     }
     cy_loader_free(loader);
     cy_split_free(split);

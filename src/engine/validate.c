@@ -1,7 +1,11 @@
 #include "engine/validate.h"
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "engine/train_plots.h"
+#include "io/plot_confusion.h"
+#include "io/plot_curves.h"
 #include "model/model_loss.h"
 
 /* letterboxed box -> original pixels, clipped (scale_boxes) */
@@ -10,6 +14,30 @@ static void unletterbox(float *b, double ratio, const double *pad, int w0, int h
         double v = (b[k] - pad[k % 2]) / ratio, hi = k % 2 ? h0 : w0;
         b[k] = (float)(v < 0 ? 0 : v > hi ? hi : v);
     }
+}
+
+/* confusion matrices and the four curves, as DetectionValidator.finalize_metrics
+ * with plots=True */
+static cy_status plot_metrics(const cy_det_stats *stats, const cy_det_metrics *mt, int nc, const cy_val_params *p,
+                              cy_error *err) {
+    char path[4200];
+    for (int norm = 0; norm < 2; norm++) {
+        snprintf(path, sizeof path, "%s/confusion_matrix%s.png", p->save_dir, norm ? "_normalized" : "");
+        CY_TRY(cy_plot_confusion(cy_det_stats_confusion(stats), nc, p->names, norm, path, err));
+    }
+    const char **names = malloc((mt->n_ap > 0 ? mt->n_ap : 1) * sizeof *names);
+    if (!names) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    for (int i = 0; i < mt->n_ap; i++) names[i] = p->names ? p->names[mt->ap_class[i]] : NULL;
+    snprintf(path, sizeof path, "%s/BoxPR_curve.png", p->save_dir);
+    cy_status st = cy_plot_pr_curve(mt->px, mt->prec_values, CY_NCURVE, mt->n_ap, mt->ap50, names, path, err);
+    static const char *stem[3] = {"F1", "P", "R"}, *label[3] = {"F1", "Precision", "Recall"};
+    const double *curve[3] = {mt->f1_curve, mt->p_curve, mt->r_curve};
+    for (int k = 0; k < 3 && st == CY_OK; k++) {
+        snprintf(path, sizeof path, "%s/Box%s_curve.png", p->save_dir, stem[k]);
+        st = cy_plot_mc_curve(mt->px, curve[k], CY_NCURVE, mt->n_ap, names, "Confidence", label[k], path, err);
+    }
+    free(names);
+    return st;
 }
 
 cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int nc, const cy_val_params *p,
@@ -68,6 +96,15 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
             np.conf = p->conf, np.iou = p->iou, np.max_det = p->max_det;
             if ((st = cy_nms(o.data, batch.n, nc, (int)o.shape[2], &np, dets, counts, err)) != CY_OK) break;
         }
+        if (p->plots && p->save_dir && b < 3) { /* the first three batches, before boxes leave the letterbox */
+            char stem[64];
+            snprintf(stem, sizeof stem, "val_batch%d_labels", b);
+            if ((st = cy_plot_batch_labels(&batch, split, p->names, nc, p->save_dir, stem, err)) != CY_OK) break;
+            snprintf(stem, sizeof stem, "val_batch%d_pred", b);
+            if ((st = cy_plot_batch_preds(&batch, split, dets, counts, p->max_det, p->names, nc, p->save_dir, stem,
+                                          err)) != CY_OK)
+                break;
+        }
         for (int i = 0; i < batch.n && st == CY_OK; i++) {
             const cy_det_record *r = &split->rec[batch.index[i]];
             float *d = dets + (size_t)i * p->max_det * 6;
@@ -87,6 +124,8 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
     if (st == CY_OK) {
         for (int k = 0; k < 3; k++) out->loss[k] /= nbatches > 0 ? nbatches : 1;
         st = cy_det_stats_compute(stats, &out->metrics, err);
+        if (st == CY_OK && p->plots && p->save_dir && (st = plot_metrics(stats, &out->metrics, nc, p, err)) != CY_OK)
+            cy_det_metrics_free(&out->metrics);
     }
 done:
     cy_array_free(&o);
