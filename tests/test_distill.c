@@ -141,7 +141,7 @@ static void run(cy_backend_kind backend, cJSON *case3, cJSON *case4) {
     }
     snprintf(what, sizeof what, "%s projector gradients", bname);
     check_rel_l2(what, cy_distill_grads(d), cy_distill_nparams(d), "c4_projector_grads.npy", gtol);
-    const cy_distill_entry *pe;
+    const cy_entry *pe;
     int npe = cy_distill_entries(d, &pe);
     cJSON *pl2 = cJSON_GetObjectItem(case4, "projector_grad_l2");
     CHECK(npe == 12 && cJSON_GetArraySize(pl2) == 12, "%s: %d projector tensors", bname, npe);
@@ -221,7 +221,7 @@ static void refusals(void) {
     CHECK(cy_distill_create(&d, s8, t, 6.0, 0, &err) == CY_OK, "yolov8s teacher for yolov8n: %s", err.msg);
     if (d) {
         CHECK(cy_distill_levels(d) == 3, "v8 levels");
-        const cy_distill_entry *e;
+        const cy_entry *e;
         cy_distill_entries(d, &e);
         CHECK(e[0].shape[0] == 128 && e[0].shape[1] == 64, "v8 projector 0: %lldx%lld", (long long)e[0].shape[0],
               (long long)e[0].shape[1]);

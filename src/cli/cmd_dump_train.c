@@ -7,11 +7,18 @@
  *   assign_o2m.npy  [B, A, 8] per anchor: fg, label, gt index, target x1 y1
  *                   x2 y2 (pixels), target score ( + assign_o2o.npy, end2end)
  *   bn_running.npy  running mean/var of every BN after the forward
- *   params_after.npy  with optimizer=: the watched parameters after the step */
+ *   params_after.npy  with optimizer=: the watched parameters after the step
+ * With distill_model=<teacher .pt|.yaml> (distill_init=formula: formula
+ * weights for a YAML teacher and the projectors) and dis=:
+ *   loss.npy        [4] box, cls, dfl, dis_loss x batch (what is backpropagated)
+ *   dis_loss.npy    [1] the logged per-sample dis_loss
+ *   teacher_w_<l>.npy  [B, 1, h*w] the teacher weights of level l
+ *   projector_grads.npy  every projector gradient, projector.{l}.{0|2}.{weight|bias} order */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "cli/commands.h"
+#include "engine/distill_setup.h"
 #include "engine/optim.h"
 #include "io/npy.h"
 #include "io/targets_json.h"
@@ -79,6 +86,18 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     long epoch, epochs;
     if (cli_get_int(a, "epoch", 0, 0, 1000000, &epoch) || cli_get_int(a, "epochs", 100, 1, 1000000, &epochs))
         return 2;
+    const char *dpath = cli_get(a, "distill_model", NULL), *dinit = cli_get(a, "distill_init", "default");
+    const char *dis_s = cli_get(a, "dis", "6.0"), *backend = cli_get(a, "backend", "cpu");
+    char *end;
+    double dis = strtod(dis_s, &end);
+    if (*end || !(dis >= 0)) {
+        fprintf(stderr, "error: dis=%s: expected a number >= 0\n", dis_s);
+        return 2;
+    }
+    if (strcmp(dinit, "formula") && strcmp(dinit, "default")) {
+        fprintf(stderr, "error: distill_init=%s: expected 'formula' or 'default'\n", dinit);
+        return 2;
+    }
     cy_optim *opt = NULL;
     double clip;
     int rc = parse_optimizer(a, m, &opt, &clip);
@@ -97,8 +116,17 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     int nrows = 0;
     cy_targets t = {0};
     cy_det_loss_ws *ws = NULL;
+    cy_distill *dist = NULL;
     cy_model_summary s;
     cy_model_summarize(m, &s);
+    if (dpath) {
+        cy_distill_setup ds = {.teacher = dpath, .dis = dis, .formula = !strcmp(dinit, "formula"), .nc = s.nc,
+                               .backend = !strcmp(backend, "ref") ? CY_BACKEND_REF : CY_BACKEND_CPU};
+        if (cy_distill_setup_create(&ds, m, NULL, &dist, &err) != CY_OK) {
+            rc = cli_report(&err);
+            goto done;
+        }
+    }
     if (cy_targets_json_read(tpath, &rows, &nrows, &err) != CY_OK ||
         cy_targets_from_rows(&t, rows, nrows, n, s.nc, &err) != CY_OK) {
         fprintf(stderr, "error: %s: %s\n", tpath, err.msg);
@@ -107,16 +135,37 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     }
     cy_model_set_training(m, 1);
     cy_model_loss_out lo;
+    cy_distill_out dout = {0};
     if (cy_det_loss_ws_create(&ws, &err) != CY_OK || cy_model_run(m, x, n, h, w, &err) != CY_OK ||
         cy_model_zero_grad(m, &err) != CY_OK ||
+        (dist && cy_distill_forward(dist, m, x, n, h, w, 1, &dout, &err) != CY_OK) ||
         cy_model_loss(m, ws, &t, cy_e2e_weights_at((int)epoch, (int)epochs), 1, &lo, &err) != CY_OK) {
         rc = cli_report(&err);
         goto done;
     }
-    float v[3];
-    int64_t three = 3;
+    float v[4];
+    int64_t three = 3, four = 4, one = 1;
     for (int i = 0; i < 3; i++) v[i] = (float)lo.loss[i];
-    if ((rc = save(out, "loss.npy", v, 1, &three))) goto done;
+    v[3] = (float)(dout.dis_loss * n);
+    if ((rc = save(out, "loss.npy", v, 1, dist ? &four : &three))) goto done;
+    if (dist) {
+        float dl = (float)dout.dis_loss;
+        if ((rc = save(out, "dis_loss.npy", &dl, 1, &one))) goto done;
+        for (int l = 0; l < cy_distill_levels(dist); l++) {
+            cy_array wl;
+            char name[64];
+            snprintf(name, sizeof name, "teacher_w_%d.npy", l);
+            if (cy_distill_teacher_weights(dist, l, &wl, &err) != CY_OK) {
+                rc = cli_report(&err);
+                goto done;
+            }
+            rc = save(out, name, wl.data, wl.ndim, wl.shape);
+            cy_array_free(&wl);
+            if (rc) goto done;
+        }
+        int64_t np = (int64_t)cy_distill_nparams(dist);
+        if ((rc = save(out, "projector_grads.npy", cy_distill_grads(dist), 1, &np))) goto done;
+    }
     for (int i = 0; i < 3; i++) v[i] = (float)lo.items[i];
     if ((rc = save(out, "loss_items.npy", v, 1, &three))) goto done;
     if ((rc = save_assign(out, "assign_o2m.npy", &lo.o2m_assign))) goto done;
@@ -167,6 +216,7 @@ done:
     free(rows);
     cy_targets_free(&t);
     cy_det_loss_ws_free(ws);
+    cy_distill_free(dist);
     cy_optim_free(opt);
     return rc;
 }

@@ -278,10 +278,17 @@ static float torch_norm2(const float *x, size_t n) {
 
 cy_status cy_optim_clip_grad_norm(const cy_optim *o, float *grads, double max_norm,
                                   double *total_norm, cy_error *err) {
-    if (!o || !grads) return cy_fail(err, CY_ERR_ARG, "clip_grad_norm: NULL");
+    return cy_optim_clip_grad_norm_multi(&o, &grads, 1, max_norm, total_norm, err);
+}
+
+cy_status cy_optim_clip_grad_norm_multi(const cy_optim *const *opts, float *const *grads, int n, double max_norm,
+                                        double *total_norm, cy_error *err) {
     /* total = torch.norm(torch.stack([torch.norm(g) for g in grads])) */
     int count = 0;
-    for (int e = 0; e < o->nentries; e++) count += cy_optim_trainable(o, e);
+    for (int i = 0; i < n; i++) {
+        if (!opts[i] || !grads[i]) return cy_fail(err, CY_ERR_ARG, "clip_grad_norm: NULL");
+        for (int e = 0; e < opts[i]->nentries; e++) count += cy_optim_trainable(opts[i], e);
+    }
     if (!count) {
         if (total_norm) *total_norm = 0;
         return CY_OK;
@@ -289,19 +296,22 @@ cy_status cy_optim_clip_grad_norm(const cy_optim *o, float *grads, double max_no
     float *norms = malloc((size_t)count * sizeof *norms);
     if (!norms) return cy_fail(err, CY_ERR_MEMORY, "clip_grad_norm: out of memory");
     int k = 0;
-    for (int e = 0; e < o->nentries; e++)
-        if (cy_optim_trainable(o, e)) norms[k++] = torch_norm2(grads + o->entries[e].offset, o->entries[e].numel);
+    for (int i = 0; i < n; i++)
+        for (int e = 0; e < opts[i]->nentries; e++)
+            if (cy_optim_trainable(opts[i], e))
+                norms[k++] = torch_norm2(grads[i] + opts[i]->entries[e].offset, opts[i]->entries[e].numel);
     const float total = torch_norm2(norms, (size_t)count);
     free(norms);
     if (total_norm) *total_norm = total;
     const float denom = total + cy_f32(1e-6);
     float coef = (1.0f / denom) * cy_f32(max_norm); /* max_norm / t == t.reciprocal() * max_norm */
     if (coef > 1.0f) coef = 1.0f;                  /* clamp(max=1.0); NaN passes through */
-    for (int e = 0; e < o->nentries; e++) {
-        if (!cy_optim_trainable(o, e)) continue;
-        float *g = grads + o->entries[e].offset;
-        const size_t n = o->entries[e].numel;
-        for (size_t i = 0; i < n; i++) g[i] = g[i] * coef;
-    }
+    for (int i = 0; i < n; i++)
+        for (int e = 0; e < opts[i]->nentries; e++) {
+            if (!cy_optim_trainable(opts[i], e)) continue;
+            float *g = grads[i] + opts[i]->entries[e].offset;
+            const size_t ne = opts[i]->entries[e].numel;
+            for (size_t j = 0; j < ne; j++) g[j] = g[j] * coef;
+        }
     return CY_OK;
 }

@@ -110,6 +110,10 @@ cy_status cy_optim_step(cy_optim *o, float *params, const float *grads, cy_error
  * __rtruediv__). total_norm (may be NULL) receives the norm before clipping. */
 cy_status cy_optim_clip_grad_norm(const cy_optim *o, float *grads, double max_norm,
                                   double *total_norm, cy_error *err);
+/* The same over several optimizers' parameters taken as one list, in order
+ * (a distilled student's, then its projectors'). */
+cy_status cy_optim_clip_grad_norm_multi(const cy_optim *const *opts, float *const *grads, int n, double max_norm,
+                                        double *total_norm, cy_error *err);
 
 /* Optimizer state, laid out like the params (for checkpoints):
  *   SGD:   a = momentum_buffer

@@ -1,10 +1,11 @@
 /* One batch of training as Ultralytics' trainer does it: train forward,
- * loss, backward (gradients add up over `accumulate` batches), and on every
+ * loss (+ the distillation loss when ctx->distill), backward (gradients add up over `accumulate` batches), and on every
  * accumulate-th batch gradient-norm clipping (max_norm 10),
  * optimizer.step(), the EMA update and zeroed gradients. */
 #ifndef CY_ENGINE_TRAIN_STEP_H
 #define CY_ENGINE_TRAIN_STEP_H
 #include "engine/optim.h"
+#include "model/distill.h"
 #include "model/model_loss.h"
 
 typedef struct {
@@ -16,6 +17,9 @@ typedef struct {
     int accumulate;         /* batches per optimizer step: max(round(nbs/batch), 1); 0 = 1 */
     int pending;            /* batches accumulated since the last step (state) */
     int stepped;            /* set by cy_train_step: this batch ran the optimizer */
+    cy_distill *distill;    /* knowledge distillation (NULL: none): teacher + projectors */
+    cy_optim *distill_opt;  /* the projectors' optimizer (same groups' hyperparameters) */
+    double dis_loss;        /* set by cy_train_step: the batch's logged dis_loss (per sample) */
 } cy_train_ctx;
 
 /* Runs one batch: images x [n, 3, h, w] with targets t; out receives the

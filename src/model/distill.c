@@ -80,9 +80,11 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
         d->cs[l] = student->layers[hs->from[l]].c2;
         d->ct[l] = teacher->layers[ht->from[l]].c2;
         for (int k = 0; k < 4; k++) {
-            cy_distill_entry *e = &d->entries[d->nentries++];
+            cy_entry *e = &d->entries[d->nentries++];
             int second = k >= 2, bias = k & 1;
             snprintf(e->name, sizeof e->name, "projector.%d.%d.%s", l, second ? 2 : 0, bias ? "bias" : "weight");
+            e->kind = CY_ENTRY_PARAM;
+            e->role = bias ? CY_ROLE_CONV_B : CY_ROLE_CONV_W;
             e->ndim = bias ? 1 : 4;
             e->shape[0] = d->ct[l];
             if (!bias) e->shape[1] = second ? d->ct[l] : d->cs[l], e->shape[2] = e->shape[3] = 1;
@@ -102,7 +104,7 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
      * U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the weight, the same for the bias */
     uint64_t z = seed ^ 0x9e3779b97f4a7c15ull;
     for (int i = 0; i < d->nentries; i++) {
-        const cy_distill_entry *e = &d->entries[i];
+        const cy_entry *e = &d->entries[i];
         int fan_in = (int)d->entries[i - (i & 1)].shape[1];
         double bound = 1.0 / sqrt((double)fan_in);
         for (size_t k = 0; k < e->numel; k++) {
@@ -140,13 +142,13 @@ void cy_distill_free(cy_distill *d) {
 
 void cy_distill_init_formula(cy_distill *d) {
     for (int i = 0; i < d->nentries; i++) {
-        const cy_distill_entry *e = &d->entries[i];
+        const cy_entry *e = &d->entries[i];
         if (e->ndim == 1) cy_formula_fill(d->params + e->offset, e->numel, e->name, CY_FORMULA_BIAS, 0);
         else cy_formula_fill(d->params + e->offset, e->numel, e->name, CY_FORMULA_WEIGHT, (size_t)e->shape[1]);
     }
 }
 
-int cy_distill_entries(const cy_distill *d, const cy_distill_entry **entries) {
+int cy_distill_entries(const cy_distill *d, const cy_entry **entries) {
     *entries = d->entries;
     return d->nentries;
 }

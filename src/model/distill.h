@@ -21,15 +21,6 @@
 #define CY_MODEL_DISTILL_H
 #include "model/model.h"
 
-/* One projector tensor: projector.<level>.<0|2>.<weight|bias>, as in
- * Ultralytics' DistillationModel state_dict. */
-typedef struct {
-    char name[32];
-    int ndim;
-    int64_t shape[4];
-    size_t numel, offset; /* into params / grads */
-} cy_distill_entry;
-
 typedef struct cy_distill cy_distill;
 
 typedef struct {
@@ -50,8 +41,10 @@ void cy_distill_free(cy_distill *d);
 void cy_distill_init_formula(cy_distill *d);
 
 /* Projector parameters and their gradients: flat buffers of nparams floats
- * described by the entry table (state order). */
-int cy_distill_entries(const cy_distill *d, const cy_distill_entry **entries);
+ * described by an entry table in state order, named as Ultralytics'
+ * DistillationModel names them (projector.<level>.<0|2>.<weight|bias>), so
+ * an optimizer builds its groups from it as from a model's. */
+int cy_distill_entries(const cy_distill *d, const cy_entry **entries);
 float *cy_distill_params(cy_distill *d);
 float *cy_distill_grads(cy_distill *d);
 size_t cy_distill_nparams(const cy_distill *d);

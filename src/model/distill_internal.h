@@ -11,7 +11,7 @@ struct cy_distill {
     int nl;
     int s_layer[CY_MAX_LEVELS], t_layer[CY_MAX_LEVELS]; /* the Detect heads' inputs */
     int cs[CY_MAX_LEVELS], ct[CY_MAX_LEVELS];           /* their channels */
-    cy_distill_entry entries[4 * CY_MAX_LEVELS];
+    cy_entry entries[4 * CY_MAX_LEVELS];
     int nentries;
     float *params, *grads;
     size_t nparams;

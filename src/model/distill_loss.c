@@ -79,7 +79,7 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
     const float *X = rows_of(d, student, vs, S_X, err), *T = rows_of(d, d->teacher, vt, S_T, err);
     float *H = scratch(d, S_H, P * Ct, err), *Y = scratch(d, S_Y, P * Ct, err);
     if (!X || !T || !H || !Y) return CY_ERR_MEMORY;
-    const cy_distill_entry *e = &d->entries[4 * l];
+    const cy_entry *e = &d->entries[4 * l];
     const float *W1 = d->params + e[0].offset, *b1 = d->params + e[1].offset;
     const float *W2 = d->params + e[2].offset, *b2 = d->params + e[3].offset;
     /* H = relu(X W1^T + b1), Y = H W2^T + b2 */
