@@ -1,4 +1,5 @@
 #include "engine/checkpoint.h"
+#include "engine/checkpoint_internal.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,7 +59,7 @@ static cy_status take(cy_pt_value *d, const char *k, cy_pt_value **v, cy_error *
     return set(d, k, x, err);
 }
 
-static cy_status optimizer_state(cy_optim *o, cy_pt_value **out, cy_error *err) {
+cy_status cy_checkpoint_optimizer_state(cy_optim *o, cy_pt_value **out, cy_error *err) {
     cy_status st;
     cy_pt_value *groups = NULL, *t = NULL;
     CY_TRY(cy_pt_dict_new(out, 0, err));
@@ -124,7 +125,7 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
         PUT(cy_pt_dict_put_int(root, "updates", updates, err));
     }
     if (c->opt) {
-        PUT(optimizer_state(c->opt, &v, err));
+        PUT(cy_checkpoint_optimizer_state(c->opt, &v, err));
         PUT(take(root, "optimizer", &v, err));
     }
     PUT(cy_pt_dict_new(&v, 0, err));
@@ -172,6 +173,7 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
         PUT(take(root, "grads", &v, err));
     }
     PUT(cy_pt_dict_put_int(root, "pending", c->pending, err));
+    if (c->distill) PUT(cy_checkpoint_put_distill(root, c->distill, c->distill_opt, c->pending, err));
     csv = read_text(c->results_csv);
     if (csv) PUT(cy_pt_dict_put_str(root, "train_results", csv, err));
     char date[64];

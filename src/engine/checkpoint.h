@@ -9,6 +9,7 @@
 #define CY_ENGINE_CHECKPOINT_H
 #include "engine/args.h"
 #include "engine/optim.h"
+#include "model/distill.h"
 #include "model/model.h"
 
 typedef struct {
@@ -22,6 +23,8 @@ typedef struct {
     int nc;
     const char *results_csv;   /* path of results.csv, may be NULL */
     int pending;               /* batches whose gradients are accumulated, not yet stepped */
+    const cy_distill *distill; /* may be NULL: the projectors ("projector", as Ultralytics names them) */
+    cy_optim *distill_opt;     /* their optimizer state ("projector_optimizer") */
 } cy_checkpoint;
 
 cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
@@ -35,6 +38,11 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
  * the checkpoint's model. */
 cy_status cy_checkpoint_resume(const char *path, cy_model *m, cy_optim *opt, cy_ema *ema, int *epoch,
                                double *best_fitness, int *pending, cy_error *err);
+/* Resume of a distillation run: the projectors, their optimizer state and
+ * (pending > 0) their accumulated gradients. *found = 0 when the checkpoint
+ * has no projectors (d is left as it is). */
+cy_status cy_checkpoint_resume_distill(const char *path, cy_distill *d, cy_optim *opt, int pending, int *found,
+                                       cy_error *err);
 /* The train_args of a checkpoint applied to args (resume). */
 cy_status cy_checkpoint_load_args(const char *path, cy_args *args, cy_error *err);
 

@@ -54,7 +54,13 @@ cy_status cy_distill_setup_create(const cy_distill_setup *s, const cy_model *stu
             return cy_fail(err, st, "distill_model: %s", msg);
         }
     }
-    cy_status st = check_names(path, teacher, s->names, s->nc, err);
+    cy_status st = CY_OK;
+    if (s->nc > 0 && teacher->nc != s->nc)
+        st = cy_fail(err, CY_ERR_ARG,
+                     "distill_model=%s: the teacher predicts %d classes, the dataset has %d: distillation needs a "
+                     "teacher trained on the same classes",
+                     path, teacher->nc, s->nc);
+    if (st == CY_OK) st = check_names(path, teacher, s->names, s->nc, err);
     cy_model_summary ts, ss;
     cy_model_summarize(teacher, &ts);
     cy_model_summarize(student, &ss);

@@ -8,6 +8,7 @@
 #include "data/multi_scale.h"
 #include "data/synth.h"
 #include "engine/checkpoint.h"
+#include "engine/distill_setup.h"
 #include "engine/optim.h"
 #include "engine/pretrained.h"
 #include "engine/run_dir.h"
@@ -83,9 +84,19 @@ typedef struct {
     cy_optim *opt;
     cy_ema *ema;
     cy_det_loss_ws *ws;
+    cy_distill *distill;  /* distill_model=: teacher + projectors */
+    cy_optim *distill_opt;
     float *ms_buf; /* multi_scale: the resized batch */
     size_t ms_cap;
 } run_state;
+
+/* the loss columns of the progress bar: box, cls, dfl (, dis) */
+static const char *loss_text(char *buf, size_t cap, const double *tl, int nloss) {
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nloss && k < cap; i++) k += (size_t)snprintf(buf + k, cap - k, "%11.4g", tl[i]);
+    return buf;
+}
 
 static void run_free(run_state *s) {
     cy_model_free(s->model);
@@ -98,6 +109,8 @@ static void run_free(run_state *s) {
     cy_optim_free(s->opt);
     cy_ema_free(s->ema);
     cy_det_loss_ws_free(s->ws);
+    cy_distill_free(s->distill);
+    cy_optim_free(s->distill_opt);
     free(s->ms_buf);
 }
 
@@ -123,12 +136,15 @@ static cy_status save_checkpoints(run_state *s, const cy_args *args, const char 
     static char *item[] = {"item"};
     cy_checkpoint c = {.model = s->model, .ema = s->ema, .opt = s->opt, .epoch = epoch, .best_fitness = best,
                        .args = args, .names = single_cls ? item : s->ds->names, .nc = single_cls ? 1 : s->ds->nc,
-                       .results_csv = csv, .pending = pending};
+                       .results_csv = csv, .pending = pending, .distill = s->distill,
+                       .distill_opt = s->distill_opt};
     snprintf(path, sizeof path, "%s/last.pt", wdir);
     CY_TRY(cy_checkpoint_save(path, &c, err));
-    if (improved) {
+    if (improved) { /* the student alone: the projectors only serve resuming */
+        cy_checkpoint b = c;
+        b.distill = NULL, b.distill_opt = NULL;
         snprintf(path, sizeof path, "%s/best.pt", wdir);
-        CY_TRY(cy_checkpoint_save(path, &c, err));
+        CY_TRY(cy_checkpoint_save(path, &b, err));
     }
     if (save_period > 0 && epoch % save_period == 0) {
         snprintf(path, sizeof path, "%s/epoch%d.pt", wdir, epoch);
@@ -209,7 +225,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     long patience = geti(&r, "patience");
     int plots = getb(&r, "plots"), rect = getb(&r, "rect");
     double multi_scale = getf(&r, "multi_scale");
-    const char *pretrained = gets_(&r, "pretrained");
+    const char *pretrained = gets_(&r, "pretrained"), *distill_model = gets_(&r, "distill_model");
+    double dis = getf(&r, "dis");
     double gain_box = getf(&r, "box"), gain_cls = getf(&r, "cls"), gain_dfl = getf(&r, "dfl");
     const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
     double hours = 0;
@@ -246,6 +263,12 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     if ((st = cy_model_set_loss_gains(s.model, gain_box, gain_cls, gain_dfl, err)) != CY_OK ||
         (st = cy_model_set_loss_gains(s.val_model, gain_box, gain_cls, gain_dfl, err)) != CY_OK)
         goto done;
+    if (*distill_model) { /* the teacher, checked before the run folder exists */
+        static char *one_class[] = {"item"};
+        cy_distill_setup ds = {.teacher = distill_model, .dis = dis, .seed = (uint64_t)seed,
+                               .names = single_cls ? one_class : s.ds->names, .nc = nc};
+        if ((st = cy_distill_setup_create(&ds, s.model, log, &s.distill, err)) != CY_OK) goto done;
+    }
     cy_scan_params sp = cy_scan_default_params();
     sp.fraction = fraction, sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "train: ";
     if ((st = cy_split_scan(&s.train, s.ds, "train", &sp, err)) != CY_OK) goto done;
@@ -303,6 +326,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             choice.lr, choice.momentum, choice.auto_chosen ? "(auto)" : "", wd, accumulate);
 
     if ((st = apply_freeze(s.model, s.opt, freeze, log, err)) != CY_OK) goto done;
+    if (s.distill) { /* the projectors' optimizer: Ultralytics' groups, the same hyperparameters */
+        const cy_entry *pe;
+        int npe = cy_distill_entries(s.distill, &pe);
+        if ((st = cy_optim_create(&s.distill_opt, pe, npe, cy_distill_nparams(s.distill), &op, err)) != CY_OK)
+            goto done;
+    }
+    const int nloss = s.distill ? 4 : 3; /* box, cls, dfl (, dis) */
     int cache_ram = strcmp(cache, "False") && strcmp(cache, "");  /* True, ram, disk: RAM here */
     cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 1, .hyp = hyp, .seed = (uint64_t)seed,
                            .workers = (int)workers, .cache_ram = cache_ram, .rect = rect, .pad = 0.0,
@@ -322,10 +352,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     const char *names[64];
     char lrnames[16][16];
     int ncol = 0;
-    static const char *fixed[] = {"train/box_loss", "train/cls_loss", "train/dfl_loss", "metrics/precision(B)",
-                                  "metrics/recall(B)", "metrics/mAP50(B)", "metrics/mAP50-95(B)", "val/box_loss",
-                                  "val/cls_loss", "val/dfl_loss"};
-    for (int i = 0; i < 10; i++) names[ncol++] = fixed[i];
+    static const char *loss_cols[2][4] = {{"train/box_loss", "train/cls_loss", "train/dfl_loss", "train/dis_loss"},
+                                          {"val/box_loss", "val/cls_loss", "val/dfl_loss", "val/dis_loss"}};
+    static const char *metric_cols[] = {"metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)",
+                                        "metrics/mAP50-95(B)"};
+    for (int i = 0; i < nloss; i++) names[ncol++] = loss_cols[0][i];
+    for (int i = 0; i < 4; i++) names[ncol++] = metric_cols[i];
+    for (int i = 0; i < nloss; i++) names[ncol++] = loss_cols[1][i];
     for (int g = 0; g < ngroups && g < 16; g++) {
         snprintf(lrnames[g], sizeof lrnames[g], "lr/pg%d", g);
         names[ncol++] = lrnames[g];
@@ -333,7 +366,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     cy_lr_schedule sched = {.cos_lr = cos_lr, .lrf = lrf, .epochs = (int)epochs};
     cy_warmup_params wp = {.warmup_bias_lr = warmup_bias_lr, .warmup_momentum = warmup_momentum,
                            .momentum = momentum, .nbs = (int)nbs, .batch = (int)batch};
-    cy_train_ctx ctx = {.ws = s.ws, .opt = s.opt, .ema = s.ema, .clip = 10.0, .accumulate = accumulate};
+    cy_train_ctx ctx = {.ws = s.ws, .opt = s.opt, .ema = s.ema, .clip = 10.0, .accumulate = accumulate,
+                        .distill = s.distill, .distill_opt = s.distill_opt};
     double best = -1, t_start = now_s();
     int tty = isatty(fileno(log));
     int best_epoch = 0, start_epoch = 0, closed = 0;
@@ -341,6 +375,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         int last;
         if ((st = cy_checkpoint_resume(resume_path, s.model, s.opt, s.ema, &last, &best, &ctx.pending, err)) != CY_OK)
             goto done;
+        int found = 0;
+        if (s.distill &&
+            (st = cy_checkpoint_resume_distill(resume_path, s.distill, s.distill_opt, ctx.pending, &found, err)) != CY_OK)
+            goto done;
+        if (s.distill && !found)
+            fprintf(log, "WARNING %s holds no projectors (a run without distillation): they start afresh\n",
+                    resume_path);
         start_epoch = last + 1, best_epoch = last;
         if (start_epoch >= epochs) {
             st = cy_fail(err, CY_ERR_ARG, "%s training to %ld epochs is finished, nothing to resume", resume_path,
@@ -349,11 +390,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         fprintf(log, "Resuming training %s from epoch %d to %ld total epochs\n", resume_path, start_epoch + 1, epochs);
     }
-    fprintf(log, "\n%11s%11s%11s%11s%11s%11s%11s\n", "Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss",
+    fprintf(log, "\n%11s%11s%11s%11s%11s%s%11s%11s\n", "Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss",
+            s.distill ? "   dis_loss" : "",
             "Instances", "Size");
     for (int epoch = start_epoch; epoch < epochs && st == CY_OK; epoch++) {
         double lf;
-        if ((st = cy_lr_lambda(&sched, epoch, &lf, err)) != CY_OK || (st = cy_optim_schedule_epoch(s.opt, lf, err)))
+        if ((st = cy_lr_lambda(&sched, epoch, &lf, err)) != CY_OK || (st = cy_optim_schedule_epoch(s.opt, lf, err)) ||
+            (s.distill_opt && (st = cy_optim_schedule_epoch(s.distill_opt, lf, err)) != CY_OK))
             break;
         if (!closed && close_mosaic > 0 && epoch >= epochs - close_mosaic) {
             closed = 1;
@@ -363,12 +406,17 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         ctx.e2e = cy_e2e_weights_at(epoch, (int)epochs);
         cy_loader_epoch(s.train_loader, epoch, 1); /* no shuffle with rect batches of different shapes */
-        double tl[3] = {0, 0, 0}, t_epoch = now_s();
+        double tl[4] = {0, 0, 0, 0}, t_epoch = now_s();
+        char lt[64];
         int inst = 0, seen = 0;
         for (int i = 0; i < nb && st == CY_OK; i++) {
             int64_t ni = i + (int64_t)nb * epoch;
             int applied;
             if (nw >= 0 && (st = cy_optim_warmup(s.opt, &wp, ni, nw, lf, &ctx.accumulate, &applied, err)) != CY_OK)
+                break;
+            int acc_unused;
+            if (nw >= 0 && s.distill_opt &&
+                (st = cy_optim_warmup(s.distill_opt, &wp, ni, nw, lf, &acc_unused, &applied, err)) != CY_OK)
                 break;
             cy_batch b;
             cy_targets t;
@@ -386,6 +434,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                 st = cy_plot_batch_labels(&b, s.train, plot_names, nc, dir, stem, err);
             }
             for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
+            tl[3] = (tl[3] * i + ctx.dis_loss) / (i + 1);
             inst = b.ntargets;
             seen += b.n;
             if (tty) { /* Ultralytics-style bar: row, percent, count, elapsed<eta, it/s */
@@ -395,8 +444,9 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                 for (int k = 0; k < 20; k++) bar[k] = k < fill ? '#' : '-';
                 bar[20] = 0;
                 snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
-                fprintf(log, "\r%11s%11s%11.4g%11.4g%11.4g%11d%11ld: %3d%% %s %d/%d %.0fs<%.0fs, %.2fit/s", ep, "0G", tl[0],
-                        tl[1], tl[2], inst, imgsz, 100 * (i + 1) / nb, bar, i + 1, nb, el, (nb - i - 1) / rate, rate);
+                fprintf(log, "\r%11s%11s%s%11d%11ld: %3d%% %s %d/%d %.0fs<%.0fs, %.2fit/s", ep, "0G",
+                        loss_text(lt, sizeof lt, tl, nloss), inst, imgsz, 100 * (i + 1) / nb, bar, i + 1, nb, el,
+                        (nb - i - 1) / rate, rate);
                 fflush(log);
             }
         }
@@ -406,11 +456,11 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         char ep[32];
         snprintf(ep, sizeof ep, "%d/%ld", epoch + 1, epochs);
         if (!tty) /* a plain line per epoch when the output is not a terminal */
-            fprintf(log, "%11s%11s%11.4g%11.4g%11.4g%11d%11ld  %d batches in %.2fs, %.1f img/s\n", ep, "0G", tl[0],
-                    tl[1], tl[2], inst, imgsz, nb, t_epoch, seen / t_epoch);
+            fprintf(log, "%11s%11s%s%11d%11ld  %d batches in %.2fs, %.1f img/s\n", ep, "0G",
+                    loss_text(lt, sizeof lt, tl, nloss), inst, imgsz, nb, t_epoch, seen / t_epoch);
         fflush(log);
-        double vals[64] = {0};
-        for (int k = 0; k < 3; k++) vals[k] = tl[k];
+        double vals[64] = {0}; /* in the column order above; val/dis_loss stays 0 */
+        for (int k = 0; k < nloss; k++) vals[k] = tl[k];
         double fitness = 0;
         if (do_val || epoch == epochs - 1) {
             cy_val_result vr;
@@ -426,15 +476,16 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                     "mAP50-95)");
             fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr.images, vr.instances, vr.metrics.mp,
                     vr.metrics.mr, vr.metrics.map50, vr.metrics.map);
-            vals[3] = vr.metrics.mp, vals[4] = vr.metrics.mr, vals[5] = vr.metrics.map50, vals[6] = vr.metrics.map;
-            for (int k = 0; k < 3; k++) vals[7 + k] = vr.loss[k];
+            vals[nloss] = vr.metrics.mp, vals[nloss + 1] = vr.metrics.mr, vals[nloss + 2] = vr.metrics.map50;
+            vals[nloss + 3] = vr.metrics.map;
+            for (int k = 0; k < 3; k++) vals[nloss + 4 + k] = vr.loss[k];
             fitness = vr.metrics.fitness;
             cy_det_metrics_free(&vr.metrics);
         }
         for (int g = 0; g < ngroups && g < 16; g++) {
             cy_optim_group grp;
             cy_optim_get_group(s.opt, g, &grp, err);
-            vals[10 + g] = grp.lr;
+            vals[2 * nloss + 4 + g] = grp.lr;
         }
         if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
         if (plots) {
@@ -485,6 +536,9 @@ cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t sa
     cy_status st = cy_checkpoint_load_args(path, ra, err);
     if (st == CY_OK) st = cy_args_set(ra, "model", path, err);
     if (st == CY_OK) st = cy_args_set(ra, "resume", path, err);
+    const char *teacher = NULL; /* a distill_model= given on resume overrides the stored one */
+    if (st == CY_OK && cy_args_get_str(args, "distill_model", &teacher, NULL) == CY_OK && teacher && *teacher)
+        st = cy_args_set(ra, "distill_model", teacher, err);
     if (st == CY_OK) st = train(ra, path, log, save_dir, save_dir_cap, err);
     cy_args_free(ra);
     return st;
