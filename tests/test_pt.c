@@ -583,7 +583,13 @@ static void test_hostile_pickles(void) {
     path_in_tmp(p, sizeof p, "legacy.pt");
     spit(p, "\x80\x02\x8a\x0al\xfc\x9c" "F\xf9 j\xa8P\x19.", 16);
     s = cy_pt_read(p, &v, &err);
-    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "legacy.pt"), "%s", err.msg);
+    CHECK(s == CY_ERR_UNSUPPORTED && strstr(err.msg, "legacy.pt") && strstr(err.msg, "legacy (non-zip)") &&
+              strstr(err.msg, "not supported"),
+          "%s", err.msg);
+    path_in_tmp(p, sizeof p, "junk.pt");
+    spit(p, "hello, not a checkpoint", 23);
+    s = cy_pt_read(p, &v, &err);
+    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "junk.pt: not a PyTorch zip checkpoint"), "%s", err.msg);
     s = cy_pt_read("tests/fixtures/pt/does_not_exist.pt", &v, &err);
     CHECK(s == CY_ERR_IO, "%s", err.msg);
     CHECK(v == NULL, "no result on failure");

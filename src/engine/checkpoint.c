@@ -6,6 +6,7 @@
 #include <time.h>
 #include "io/pt.h"
 #include "io/pt_value.h"
+#include "engine/checkpoint_import.h"
 
 /* state_dict of the model's entries, values from params/buffers/counters */
 static cy_status state_dict(const cy_model *m, const float *params, const float *buffers, cy_pt_value **out,
@@ -192,22 +193,40 @@ done:
     return st;
 }
 
-/* Copies a state_dict's tensors into the model, by name, checking shapes. */
+/* "[16, 3, 3, 3]" */
+static void shape_text(char *out, size_t cap, int ndim, const int64_t *shape) {
+    size_t o = (size_t)snprintf(out, cap, "[");
+    for (int d = 0; d < ndim && o < cap; d++) o += (size_t)snprintf(out + o, cap - o, "%s%lld", d ? ", " : "", (long long)shape[d]);
+    if (o < cap) snprintf(out + o, cap - o, "]");
+}
+
+/* Copies a state_dict's tensors into the model, by name, checking shapes
+ * (any float dtype, views included, becomes float32). */
 static cy_status load_state(cy_model *m, const cy_pt_value *sd, const char *path, cy_error *err) {
     for (int i = 0; i < m->nentries; i++) {
         const cy_entry *e = &m->entries[i];
         const cy_pt_value *t = cy_pt_dict_find(sd, e->name);
-        if (!t) return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no '%s'", path, e->name);
+        if (!t || t->kind != CY_PT_TENSOR)
+            return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no tensor '%s' (the model built from its YAML needs it)",
+                           path, e->name);
         if (e->kind == CY_ENTRY_COUNTER) {
             int64_t c = 0;
-            if (cy_pt_tensor_numel(t) != 1 || cy_pt_tensor_copy(t, &c, sizeof c, err) != CY_OK)
+            if (cy_pt_tensor_numel(t) != 1 || t->u.tensor.dtype != CY_PT_DT_I64 ||
+                cy_pt_tensor_copy(t, &c, sizeof c, err) != CY_OK)
                 return cy_fail(err, CY_ERR_FORMAT, "%s: '%s' is not a single int64", path, e->name);
             m->counters[e->offset] = c;
             continue;
         }
-        if (cy_pt_tensor_numel(t) != (int64_t)e->numel)
-            return cy_fail(err, CY_ERR_FORMAT, "%s: '%s' has %lld values, the model expects %zu", path, e->name,
-                           (long long)cy_pt_tensor_numel(t), e->numel);
+        int same = t->u.tensor.ndim == e->ndim;
+        for (int d = 0; same && d < e->ndim; d++) same = t->u.tensor.shape[d] == e->shape[d];
+        if (!same) {
+            char got[160], want[160];
+            shape_text(got, sizeof got, t->u.tensor.ndim, t->u.tensor.shape);
+            shape_text(want, sizeof want, e->ndim, e->shape);
+            return cy_fail(err, CY_ERR_FORMAT,
+                           "%s: '%s' has shape %s in the checkpoint, the model built from its YAML expects %s", path,
+                           e->name, got, want);
+        }
         float *dst = (e->kind == CY_ENTRY_BUFFER ? m->buffers : m->params) + e->offset;
         CY_TRY(cy_pt_tensor_to_f32(t, dst, e->numel, err));
     }
@@ -215,54 +234,96 @@ static cy_status load_state(cy_model *m, const cy_pt_value *sd, const char *path
     return CY_OK;
 }
 
+/* load_state, and no tensor the model does not have: a checkpoint that
+ * holds more than its YAML builds is not the model it claims to be. */
+static cy_status load_state_exact(cy_model *m, const cy_pt_value *sd, const char *path, cy_error *err) {
+    CY_TRY(load_state(m, sd, path, err));
+    for (size_t i = 0; i < sd->u.dict.len; i++) {
+        const cy_pt_value *k = sd->u.dict.keys[i];
+        if (k->kind != CY_PT_STR || cy_model_find_entry(m, k->u.str.s) < 0)
+            return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has '%s', which the model built from its YAML lacks",
+                           path, k->kind == CY_PT_STR ? k->u.str.s : "(a key that is not a str)");
+    }
+    return CY_OK;
+}
+
+/* The model a checkpoint's YAML describes (nc: the checkpoint's, else p's). */
+static cy_status create_from(const char *path, const cy_ckpt_model *c, const cy_model_params *p, int nc,
+                             cy_model **out, cy_error *err) {
+    cy_model_params mp = p ? *p : cy_model_default_params();
+    if (nc > 0) mp.nc = nc;
+    CY_TRY(cy_model_create_from_text(out, path, c->name, c->yaml_text, c->scale, &mp, err));
+    /* Ultralytics stores the strides it measured: they must be the graph's */
+    for (int l = 0; l < c->nstride; l++)
+        if (c->nstride != (*out)->nl || c->stride[l] != (*out)->stride[l]) {
+            cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint's strides differ from those of the model its YAML builds", path);
+            cy_model_free(*out);
+            *out = NULL;
+            return CY_ERR_FORMAT;
+        }
+    return CY_OK;
+}
+
 cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
                                    cy_error *err) {
     *out = NULL;
-    cy_pt_value *root = NULL;
-    CY_TRY(cy_pt_read(path, &root, err));
-    cy_status st = CY_OK;
-    const cy_pt_value *y = cy_pt_dict_find(root, "yaml");
-    const char *text = NULL, *scale = "", *name = "";
-    if (!y || cy_pt_get_str(y, "yaml", &text, err) != CY_OK || !*text) {
-        st = cy_fail(err, CY_ERR_FORMAT,
-                     "%s: not a cyolo checkpoint (no model YAML inside; Ultralytics checkpoints are read by a later version)",
-                     path);
-        goto done;
-    }
-    cy_pt_get_str(y, "scale", &scale, NULL);
-    cy_pt_get_str(y, "name", &name, NULL);
-    int64_t nc = 0;
-    cy_model_params mp = p ? *p : cy_model_default_params();
-    if (cy_pt_get_int(y, "nc", &nc, NULL) == CY_OK && nc > 0) mp.nc = (int)nc;
-    if ((st = cy_model_create_from_text(out, path, name, text, scale[0], &mp, err)) != CY_OK) goto done;
-    const cy_pt_value *sd = use_ema ? cy_pt_dict_find(root, "ema") : NULL;
-    if (!sd) sd = cy_pt_dict_find(root, "model");
-    if (!sd) st = cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint holds no weights", path);
-    else st = load_state(*out, sd, path, err);
+    cy_ckpt_model c;
+    CY_TRY(cy_ckpt_model_open(path, use_ema, &c, err));
+    cy_status st = create_from(path, &c, p, c.nc, out, err);
+    if (st == CY_OK) st = c.ultralytics ? load_state_exact(*out, c.weights, path, err) : load_state(*out, c.weights, path, err);
     if (st != CY_OK) {
         cy_model_free(*out);
         *out = NULL;
     }
-done:
-    cy_pt_value_free(root);
+    cy_ckpt_model_close(&c);
+    return st;
+}
+
+cy_status cy_checkpoint_load_pretrained(const char *path, const cy_model_params *p, cy_model **out, int *transferred,
+                                        int *total, cy_error *err) {
+    *out = NULL;
+    *transferred = *total = 0;
+    cy_ckpt_model c;
+    CY_TRY(cy_ckpt_model_open(path, 1, &c, err));
+    cy_status st = create_from(path, &c, p, p && p->nc > 0 ? p->nc : c.nc, out, err);
+    for (int i = 0; st == CY_OK && i < (*out)->nentries; i++) {
+        const cy_entry *e = &(*out)->entries[i];
+        const cy_pt_value *t = cy_pt_dict_find(c.weights, e->name);
+        if (!t || t->kind != CY_PT_TENSOR || (e->kind == CY_ENTRY_COUNTER) != (t->u.tensor.dtype == CY_PT_DT_I64))
+            continue;
+        int same = e->kind == CY_ENTRY_COUNTER ? cy_pt_tensor_numel(t) == 1 : t->u.tensor.ndim == e->ndim;
+        for (int d = 0; same && e->kind != CY_ENTRY_COUNTER && d < e->ndim; d++) same = t->u.tensor.shape[d] == e->shape[d];
+        if (!same) continue;
+        if (e->kind == CY_ENTRY_COUNTER) st = cy_pt_tensor_copy(t, &(*out)->counters[e->offset], sizeof(int64_t), err);
+        else st = cy_pt_tensor_to_f32(t, (e->kind == CY_ENTRY_BUFFER ? (*out)->buffers : (*out)->params) + e->offset,
+                                      e->numel, err);
+        (*transferred)++;
+    }
+    if (st == CY_OK) {
+        *total = (*out)->nentries;
+        (*out)->weights_version++;
+    } else {
+        cy_model_free(*out);
+        *out = NULL;
+    }
+    cy_ckpt_model_close(&c);
     return st;
 }
 
 cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err) {
     *out = calloc(nc > 0 ? nc : 1, sizeof **out);
     if (!*out) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-    cy_pt_value *root = NULL;
+    cy_ckpt_model c = {0};
     size_t len = strlen(model_path);
-    if (len > 3 && !strcmp(model_path + len - 3, ".pt") && cy_pt_read(model_path, &root, NULL) == CY_OK) {
-        const cy_pt_value *names = cy_pt_dict_find(root, "names");
-        for (int i = 0; names && i < nc; i++) {
-            const cy_pt_value *v = cy_pt_dict_find_int(names, i);
-            const char *s = NULL;
-            if (v && v->kind == CY_PT_STR) s = v->u.str.s;
-            if (s) (*out)[i] = strdup(s);
+    if (len > 3 && !strcmp(model_path + len - 3, ".pt") && cy_ckpt_model_open(model_path, 1, &c, NULL) == CY_OK) {
+        for (int i = 0; c.names && i < nc; i++) {
+            const cy_pt_value *v = c.names->kind == CY_PT_LIST
+                                       ? ((size_t)i < c.names->u.seq.len ? c.names->u.seq.items[i] : NULL)
+                                       : cy_pt_dict_find_int(c.names, i);
+            if (v && v->kind == CY_PT_STR) (*out)[i] = strdup(v->u.str.s);
         }
     }
-    cy_pt_value_free(root);
+    cy_ckpt_model_close(&c);
     for (int i = 0; i < nc; i++) /* Ultralytics' default names: class0, class1, ... */
         if (!(*out)[i]) {
             char b[32];

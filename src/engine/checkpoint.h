@@ -29,8 +29,6 @@ typedef struct {
 
 cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
 
-/* Rebuilds the model a cyolo checkpoint holds (its YAML copy, nc) with the
- * EMA weights (use_ema, what inference uses) or the raw model weights. */
 /* Resume: loads a checkpoint's raw model weights into m, the optimizer
  * state into opt, the EMA weights and updates into ema, and the gradients
  * of a partly accumulated step into m->grads; returns the finished epoch,
@@ -50,7 +48,18 @@ cy_status cy_checkpoint_load_args(const char *path, cy_args *args, cy_error *err
  * array of malloc'd strings). */
 cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err);
 
+/* The model a checkpoint holds, cyolo's or Ultralytics' (a pickled
+ * DetectionModel, read without running anything): built from the
+ * checkpoint's YAML and nc, every tensor loaded (fp16/bf16/f64 to fp32),
+ * shapes checked; with use_ema the EMA weights when present. */
 cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
                                    cy_error *err);
+
+/* Starting weights for training (model=x.pt): the checkpoint's YAML built
+ * with p->nc (when > 0, e.g. the dataset's), then every tensor whose name and
+ * shape match copied in, as Ultralytics' intersect_dicts; *transferred of
+ * *total state_dict entries were. */
+cy_status cy_checkpoint_load_pretrained(const char *path, const cy_model_params *p, cy_model **out, int *transferred,
+                                        int *total, cy_error *err);
 
 #endif

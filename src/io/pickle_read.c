@@ -1,8 +1,13 @@
 /* Restricted unpickler for .pt checkpoints. It runs nothing: GLOBAL resolves
  * only names on a whitelist (collections.OrderedDict, the torch tensor
- * rebuild functions, torch.<T>Storage classes), REDUCE "calls" only those,
- * and every other name is refused before anything is built. Opcodes are the
- * protocol-2 set torch.save uses, plus the few protocol-4 framing ones.
+ * rebuild functions, torch.<T>Storage classes, set, torch.Size, getattr on
+ * an allowed class) and classes that are safe to keep as inert named objects
+ * (CamelCase classes under ultralytics.* and torch.nn.modules.*, namespaces).
+ * REDUCE, NEWOBJ and BUILD on such a class make a CY_PT_OBJECT holding the
+ * class name, the arguments and the state; nothing is imported or called.
+ * Every other name is refused before anything is built. Opcodes: the binary
+ * ones of protocols 2 to 5 (out-of-band buffers and extension codes are
+ * refused).
  *
  * Ownership: the tree is single-owner, while a pickle may refer to one
  * object twice through the memo. A value that already has a parent is
@@ -19,11 +24,22 @@
 /* Budgets: far above any real checkpoint, far below what hurts. */
 #define MAX_VALUES (1u << 20) /* non-tensor values: real checkpoints hold thousands */
 #define MAX_STR_BYTES ((size_t)512 << 20)
+/* Clones of shared values may multiply what the bytes spell out, but a real
+ * pickle never needs more than this many values or string bytes per byte
+ * (Ultralytics' module trees: about 1 value per 3 bytes). */
+#define VALUES_PER_BYTE 64
 #define MAX_MEMO (4u << 20)
 #define MAX_MARKS 100000
 #define MAX_NAME 256
 
-enum { G_ORDERED_DICT = 1, G_REBUILD_V2, G_REBUILD_PARAM, G_STORAGE_CLASS, IN_STORAGE };
+enum {
+    G_ORDERED_DICT = 1, G_REBUILD_V2, G_REBUILD_PARAM, G_REBUILD_PARAM_STATE, G_STORAGE_CLASS,
+    G_SET,      /* set / frozenset: read as a list */
+    G_SIZE,     /* torch.Size: read as a tuple of ints */
+    G_GETATTR,  /* getattr(<allowed class>, name): another class name */
+    G_CLASS,    /* a class kept as inert objects; internal.name is its dotted name */
+    IN_STORAGE
+};
 
 typedef struct {
     const uint8_t *p, *end, *start;
@@ -53,7 +69,7 @@ static cy_status unsupported(reader *r, const char *fmt, const char *detail) {
     return cy_fail(r->err, CY_ERR_UNSUPPORTED, "%s: %s", r->what, m);
 }
 static cy_status oom_or_budget(reader *r) {
-    if (r->reg.len >= r->reg.limit || r->reg.bytes >= MAX_STR_BYTES)
+    if (r->reg.len >= r->reg.limit || r->reg.bytes >= r->reg.bytes_limit)
         return bad(r, "too many values (more than a checkpoint can hold)", NULL);
     return cy_fail(r->err, CY_ERR_MEMORY, "%s: out of memory reading the pickle", r->what);
 }
@@ -121,11 +137,8 @@ static cy_status seq_add(reader *r, cy_pt_value *seq, cy_pt_value *item) {
     return CY_OK;
 }
 
-static const char *const kind_names[] = {"None", "bool", "int", "float", "str", "list",
-                                         "tuple", "dict", "tensor", "internal object"};
-
 static cy_status dict_add(reader *r, cy_pt_value *d, cy_pt_value *k, cy_pt_value *v) {
-    if (!cy_pt__key_ok(k)) return unsupported(r, "dict key of kind %s is not supported", kind_names[k->kind]);
+    if (!cy_pt__key_ok(k)) return unsupported(r, "dict key of kind %s is not supported", cy_pt_kind_name(k->kind));
     CY_TRY(prepare(r, d, &k));
     CY_TRY(prepare(r, d, &v));
     if (v == k) {
@@ -144,11 +157,13 @@ static uint32_t rd_u32(const uint8_t *p) {
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-static cy_status new_str(reader *r, const uint8_t *s, size_t n) {
-    if (!cy_pt__utf8_valid((const char *)s, n)) return bad(r, "string is not valid UTF-8%s", NULL);
-    if (n > MAX_STR_BYTES - r->reg.bytes) return bad(r, "strings exceed the size limit%s", NULL);
+/* A str (or, with kind CY_PT_BYTES, bytes) of n bytes at s. */
+static cy_status new_text(reader *r, cy_pt_kind kind, const uint8_t *s, size_t n) {
+    if (kind == CY_PT_STR && !cy_pt__utf8_valid((const char *)s, n))
+        return bad(r, "string is not valid UTF-8%s", NULL);
+    if (n > r->reg.bytes_limit - r->reg.bytes) return bad(r, "strings exceed the size limit%s", NULL);
     r->reg.bytes += n;
-    cy_pt_value *v = mk(r, CY_PT_STR);
+    cy_pt_value *v = mk(r, kind);
     if (!v) return oom_or_budget(r);
     v->u.str.s = malloc(n + 1);
     if (!v->u.str.s) return oom_or_budget(r);
@@ -156,6 +171,18 @@ static cy_status new_str(reader *r, const uint8_t *s, size_t n) {
     v->u.str.s[n] = 0;
     v->u.str.len = n;
     return push(r, v);
+}
+static cy_status new_str(reader *r, const uint8_t *s, size_t n) { return new_text(r, CY_PT_STR, s, n); }
+
+/* Reads a length of `width` bytes (little-endian) and the text after it. */
+static cy_status read_sized(reader *r, int width, cy_pt_kind kind) {
+    CY_TRY(need(r, (size_t)width));
+    uint64_t n = 0;
+    for (int i = 0; i < width; i++) n |= (uint64_t)r->p[i] << (8 * i);
+    r->p += width;
+    if (n > (uint64_t)(r->end - r->p)) return bad(r, "pickle ends early%s", NULL);
+    r->p += n;
+    return new_text(r, kind, r->p - n, (size_t)n);
 }
 
 static cy_status new_int(reader *r, int64_t i) {
@@ -178,9 +205,38 @@ static cy_status read_line(reader *r, char *out) {
     return CY_OK;
 }
 
+static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
+
+/* A Python identifier that starts with an upper-case letter (a class, by
+ * the naming convention both torch and Ultralytics follow). */
+static int is_class_name(const char *name) {
+    if (!(*name >= 'A' && *name <= 'Z')) return 0;
+    for (const char *p = name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+            return 0;
+    return 1;
+}
+
+/* Classes whose instances are kept as inert named objects: model modules
+ * and argument namespaces. Nothing of theirs ever runs, so the name is all
+ * that matters; the check keeps the door narrow all the same. */
+static int inert_class(const char *mod, const char *name) {
+    if (!is_class_name(name)) return 0;
+    if (!strcmp(mod, "types")) return !strcmp(name, "SimpleNamespace");
+    if (!strcmp(mod, "argparse")) return !strcmp(name, "Namespace");
+    return starts_with(mod, "ultralytics.") || starts_with(mod, "torch.nn.modules.");
+}
+
 static cy_status global(reader *r, const char *mod, const char *name) {
     int what = 0, dt = -1;
+    int builtins = !strcmp(mod, "builtins") || !strcmp(mod, "__builtin__");
     if (!strcmp(mod, "collections") && !strcmp(name, "OrderedDict")) what = G_ORDERED_DICT;
+    else if (builtins && (!strcmp(name, "set") || !strcmp(name, "frozenset"))) what = G_SET;
+    else if (builtins && !strcmp(name, "getattr")) what = G_GETATTR;
+    else if (!strcmp(mod, "torch") && !strcmp(name, "Size")) what = G_SIZE;
+    else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_parameter_with_state"))
+        what = G_REBUILD_PARAM_STATE;
+    else if (inert_class(mod, name)) what = G_CLASS;
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_tensor_v2")) what = G_REBUILD_V2;
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_parameter")) what = G_REBUILD_PARAM;
     else if (!strcmp(mod, "torch.storage") && !strcmp(name, "UntypedStorage")) { what = G_STORAGE_CLASS; dt = CY_PT_DT_U8; }
@@ -197,9 +253,13 @@ static cy_status global(reader *r, const char *mod, const char *name) {
         return unsupported(r, "pickle refers to %s, which is not allowed", full);
     }
     cy_pt_value *v = mk(r, CY_PT_INTERNAL_);
-    if (v) {
-        v->u.internal.what = what;
-        v->u.internal.a = dt;
+    if (!v) return oom_or_budget(r);
+    v->u.internal.what = what;
+    v->u.internal.a = dt;
+    if (what == G_CLASS) {
+        size_t n = strlen(mod) + strlen(name) + 2;
+        if (!(v->u.internal.name = malloc(n))) return oom_or_budget(r);
+        snprintf(v->u.internal.name, n, "%s.%s", mod, name);
     }
     return push(r, v);
 }
@@ -207,7 +267,8 @@ static cy_status global(reader *r, const char *mod, const char *name) {
 static cy_status memo_put(reader *r, size_t idx) {
     cy_pt_value *v;
     CY_TRY(top(r, &v));
-    if (idx >= MAX_MEMO) return bad(r, "memo index beyond the limit%s", NULL);
+    /* Python numbers memo slots 0, 1, 2, ...: a slot beyond the pickle's size is made up. */
+    if (idx >= MAX_MEMO || idx > (size_t)(r->end - r->start) + 1024) return bad(r, "memo index beyond the limit%s", NULL);
     if (idx >= r->memo_cap) {
         size_t cap = r->memo_cap ? r->memo_cap : 256;
         while (cap <= idx) cap *= 2;
@@ -361,6 +422,31 @@ static cy_status rebuild_tensor(reader *r, const cy_pt_value *args, cy_pt_value 
     return CY_OK;
 }
 
+/* An inert instance of class cls; args (a tuple) goes inside it. */
+static cy_status make_object(reader *r, const char *cls, cy_pt_value *args, cy_pt_value **out) {
+    size_t n = strlen(cls);
+    if (n > r->reg.bytes_limit - r->reg.bytes) return bad(r, "strings exceed the size limit%s", NULL);
+    r->reg.bytes += n;
+    cy_pt_value *o = mk(r, CY_PT_OBJECT);
+    if (!o) return oom_or_budget(r);
+    if (!(o->u.obj.cls = strdup(cls))) return oom_or_budget(r);
+    if (args->u.seq.len) {
+        CY_TRY(prepare(r, o, &args));
+        o->u.obj.args = args;
+        cy_pt__link(o, args);
+    }
+    *out = o;
+    return CY_OK;
+}
+
+static int is_identifier(const char *s) {
+    if (!*s || (*s >= '0' && *s <= '9')) return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
 static cy_status reduce(reader *r) {
     cy_pt_value *args = NULL, *fn = NULL;
     CY_TRY(pop(r, &args));
@@ -370,6 +456,8 @@ static cy_status reduce(reader *r) {
         return unsupported(r, "pickle calls something that is not an allowed function%s", NULL);
     if (args->kind != CY_PT_TUPLE) return bad(r, "REDUCE arguments are not a tuple%s", NULL);
     cy_pt_value *res = NULL;
+    size_t na = args->u.seq.len;
+    cy_pt_value **a = args->u.seq.items;
     switch (fn->u.internal.what) {
     case G_ORDERED_DICT:
         if (args->u.seq.len) return unsupported(r, "OrderedDict built from arguments is not supported%s", NULL);
@@ -383,9 +471,58 @@ static cy_status reduce(reader *r) {
             return bad(r, "_rebuild_parameter arguments of the wrong kinds%s", NULL);
         if (cy_pt__clone_reg(&res, args->u.seq.items[0], &r->reg, NULL)) return oom_or_budget(r);
         break;
+    case G_REBUILD_PARAM_STATE: /* (tensor, requires_grad, hooks, attributes): the tensor */
+        if (na != 4 || a[0]->kind != CY_PT_TENSOR)
+            return bad(r, "_rebuild_parameter_with_state arguments of the wrong kinds%s", NULL);
+        if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) return oom_or_budget(r);
+        break;
+    case G_SET: /* set() or set(list): kept as a list */
+        if (na > 1 || (na == 1 && a[0]->kind != CY_PT_LIST && a[0]->kind != CY_PT_TUPLE))
+            return bad(r, "set built from something that is not a list%s", NULL);
+        if (na == 0) res = mk(r, CY_PT_LIST);
+        else if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) res = NULL;
+        if (!res) return oom_or_budget(r);
+        res->kind = CY_PT_LIST;
+        break;
+    case G_SIZE: /* torch.Size((d0, d1, ...)): the tuple */
+        if (na != 1 || a[0]->kind != CY_PT_TUPLE) return bad(r, "torch.Size without a tuple%s", NULL);
+        for (size_t i = 0; i < a[0]->u.seq.len; i++)
+            if (a[0]->u.seq.items[i]->kind != CY_PT_INT) return bad(r, "torch.Size holds a non-int%s", NULL);
+        if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) return oom_or_budget(r);
+        break;
+    case G_GETATTR: { /* getattr(<allowed class>, name): a name, still never looked up */
+        if (na != 2 || !is_internal(a[0], G_CLASS) || a[1]->kind != CY_PT_STR || !is_identifier(a[1]->u.str.s))
+            return unsupported(r, "getattr is allowed only on an allowed class with a plain name%s", NULL);
+        size_t n = strlen(a[0]->u.internal.name) + a[1]->u.str.len + 2;
+        if (n > 2 * MAX_NAME) return bad(r, "getattr name too long%s", NULL);
+        if (!(res = mk(r, CY_PT_INTERNAL_))) return oom_or_budget(r);
+        res->u.internal.what = G_CLASS;
+        if (!(res->u.internal.name = malloc(n))) return oom_or_budget(r);
+        snprintf(res->u.internal.name, n, "%s.%s", a[0]->u.internal.name, a[1]->u.str.s);
+        break;
+    }
+    case G_CLASS: CY_TRY(make_object(r, fn->u.internal.name, args, &res)); break;
     default: return unsupported(r, "pickle calls something that is not an allowed function%s", NULL);
     }
     r->stack[r->sp - 1] = res;
+    return CY_OK;
+}
+
+/* NEWOBJ (cls, args) and NEWOBJ_EX (cls, args, kwargs): only allowed classes. */
+static cy_status newobj(reader *r, int ex) {
+    cy_pt_value *args = NULL, *kw = NULL, *cls = NULL;
+    if (ex) CY_TRY(pop(r, &kw));
+    CY_TRY(pop(r, &args));
+    CY_TRY(top(r, &cls));
+    if (!is_internal(cls, G_CLASS))
+        return unsupported(r, "pickle creates an object (NEWOBJ) of something that is not an allowed class%s",
+                           NULL);
+    if (args->kind != CY_PT_TUPLE) return bad(r, "NEWOBJ arguments are not a tuple%s", NULL);
+    if (kw && (kw->kind != CY_PT_DICT || kw->u.dict.len))
+        return unsupported(r, "objects made with keyword arguments are not supported%s", NULL);
+    cy_pt_value *o = NULL;
+    CY_TRY(make_object(r, cls->u.internal.name, args, &o));
+    r->stack[r->sp - 1] = o;
     return CY_OK;
 }
 
@@ -398,7 +535,15 @@ static cy_status build(reader *r) {
     if (inst->kind == CY_PT_DICT && inst->u.dict.ordered &&
         (state->kind == CY_PT_DICT || state->kind == CY_PT_NONE))
         return CY_OK;
-    return unsupported(r, "pickle sets the state of a %s, which is not allowed", kind_names[inst->kind]);
+    /* An inert object keeps its state as it is: __setstate__ never runs. */
+    if (inst->kind == CY_PT_OBJECT) {
+        if (inst->u.obj.state) return bad(r, "pickle sets the state of one object twice%s", NULL);
+        CY_TRY(prepare(r, inst, &state));
+        inst->u.obj.state = state;
+        cy_pt__link(inst, state);
+        return CY_OK;
+    }
+    return unsupported(r, "pickle sets the state of a %s, which is not allowed", cy_pt_kind_name(inst->kind));
 }
 
 /* ---- main loop ---- */
@@ -562,7 +707,58 @@ static cy_status step(reader *r, int *done) {
     case 'Q': return persid(r);
     case 'R': return reduce(r);
     case 'b': return build(r);
-    case 0x81: return unsupported(r, "pickle creates an object (NEWOBJ), which is not allowed%s", NULL);
+    case 0x81: return newobj(r, 0);
+    case 0x92: return newobj(r, 1); /* NEWOBJ_EX */
+    case '0': /* POP: an item, or the mark when nothing is above it */
+        if (r->sp > base(r)) r->sp--;
+        else CY_TRY(pop_mark(r, &from));
+        return CY_OK;
+    case '1': /* POP_MARK */
+        CY_TRY(pop_mark(r, &from));
+        r->sp = from;
+        return CY_OK;
+    case '2': /* DUP */
+        CY_TRY(top(r, &v));
+        return push(r, v);
+    case 'T': { /* BINSTRING: signed 32-bit length */
+        CY_TRY(need(r, 4));
+        if (r->p[3] & 0x80) return bad(r, "negative string length%s", NULL);
+        return read_sized(r, 4, CY_PT_STR);
+    }
+    case 0x8d: return read_sized(r, 8, CY_PT_STR);   /* BINUNICODE8 */
+    case 'C': return read_sized(r, 1, CY_PT_BYTES);  /* SHORT_BINBYTES */
+    case 'B': return read_sized(r, 4, CY_PT_BYTES);  /* BINBYTES */
+    case 0x8e: return read_sized(r, 8, CY_PT_BYTES); /* BINBYTES8 */
+    case 0x96: return read_sized(r, 8, CY_PT_BYTES); /* BYTEARRAY8 */
+    case 0x8b: { /* LONG4 */
+        CY_TRY(need(r, 4));
+        uint32_t n = rd_u32(r->p);
+        r->p += 4;
+        CY_TRY(need(r, n));
+        if (n > 8) return unsupported(r, "integer wider than 64 bits%s", NULL);
+        uint64_t u = 0;
+        for (uint32_t i = 0; i < n; i++) u |= (uint64_t)r->p[i] << (8 * i);
+        if (n && n < 8 && (r->p[n - 1] & 0x80)) u |= ~(uint64_t)0 << (8 * n);
+        r->p += n;
+        return new_int(r, (int64_t)u);
+    }
+    case 0x8f: return push(r, mk(r, CY_PT_LIST)); /* EMPTY_SET: kept as a list */
+    case 0x90: /* ADDITEMS */
+        CY_TRY(pop_mark(r, &from));
+        CY_TRY(below_mark(r, from, &v));
+        if (v->kind != CY_PT_LIST) return bad(r, "ADDITEMS to something that is not a set%s", NULL);
+        for (size_t i = from; i < r->sp; i++) CY_TRY(seq_add(r, v, r->stack[i]));
+        r->sp = from;
+        return CY_OK;
+    case 0x91: /* FROZENSET */
+        CY_TRY(pop_mark(r, &from));
+        v = mk(r, CY_PT_LIST);
+        if (!v) return oom_or_budget(r);
+        for (size_t i = from; i < r->sp; i++) CY_TRY(seq_add(r, v, r->stack[i]));
+        r->sp = from;
+        return push(r, v);
+    case 0x97:
+    case 0x98: return unsupported(r, "pickle uses out-of-band buffers, which a checkpoint never holds%s", NULL);
     default: {
         char op[8];
         snprintf(op, sizeof op, "0x%02x", c);
@@ -584,6 +780,8 @@ static int has_internal(const cy_pt_value *v) {
         for (size_t i = 0; i < v->u.dict.len; i++)
             if (has_internal(v->u.dict.vals[i])) return 1;
         return 0;
+    case CY_PT_OBJECT:
+        return (v->u.obj.args && has_internal(v->u.obj.args)) || (v->u.obj.state && has_internal(v->u.obj.state));
     default: return 0;
     }
 }
@@ -609,7 +807,8 @@ cy_status cy_pickle_load_limited(const uint8_t *buf, size_t len, const char *wha
     *root = NULL;
     reader r = {.p = buf, .start = buf, .end = buf + len, .what = what, .err = err, .st = st};
     r.reg.limit = max_values && max_values < MAX_VALUES ? max_values : MAX_VALUES;
-    r.reg.bytes_limit = MAX_STR_BYTES;
+    if (len < MAX_VALUES && len * VALUES_PER_BYTE + 65536 < r.reg.limit) r.reg.limit = len * VALUES_PER_BYTE + 65536;
+    r.reg.bytes_limit = len < MAX_STR_BYTES / VALUES_PER_BYTE ? len * VALUES_PER_BYTE + (1u << 20) : MAX_STR_BYTES;
     cy_status s = CY_OK;
     int done = 0;
     while (!s && !done) s = step(&r, &done);

@@ -17,6 +17,10 @@
 #include "io/pt_value.h"
 
 cy_status cy_pt_write(const char *path, const cy_pt_value *root, cy_error *err);
+/* Reads a checkpoint: plain data, plus inert objects (CY_PT_OBJECT) where an
+ * Ultralytics checkpoint pickles its modules. */
 cy_status cy_pt_read(const char *path, cy_pt_value **root, cy_error *err);
+/* The same from memory (label names it in messages). */
+cy_status cy_pt_read_buffer(const void *buf, size_t len, const char *label, cy_pt_value **root, cy_error *err);
 
 #endif

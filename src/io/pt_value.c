@@ -74,7 +74,13 @@ cy_pt_value *cy_pt__alloc(cy_pt_kind kind, cy_pt_vec *reg) {
 static void value_free(cy_pt_value *v) {
     if (!v) return;
     switch (v->kind) {
-    case CY_PT_STR: free(v->u.str.s); break;
+    case CY_PT_STR:
+    case CY_PT_BYTES: free(v->u.str.s); break;
+    case CY_PT_OBJECT:
+        free(v->u.obj.cls);
+        value_free(v->u.obj.args);
+        value_free(v->u.obj.state);
+        break;
     case CY_PT_LIST:
     case CY_PT_TUPLE:
         for (size_t i = 0; i < v->u.seq.len; i++) value_free(v->u.seq.items[i]);
@@ -90,7 +96,10 @@ static void value_free(cy_pt_value *v) {
         free(v->u.dict.index);
         break;
     case CY_PT_TENSOR: cy_pt__storage_unref(v->u.tensor.storage); break;
-    case CY_PT_INTERNAL_: cy_pt__storage_unref(v->u.internal.storage); break;
+    case CY_PT_INTERNAL_:
+        cy_pt__storage_unref(v->u.internal.storage);
+        free(v->u.internal.name);
+        break;
     default: break;
     }
     free(v);
@@ -590,8 +599,12 @@ const cy_pt_value *cy_pt_dict_find_int(const cy_pt_value *d, int64_t key) {
     return e < 0 ? NULL : d->u.dict.vals[e];
 }
 
-static const char *const kind_names[] = {"None", "bool", "int", "float", "str", "list",
-                                         "tuple", "dict", "tensor", "internal"};
+static const char *const kind_names[] = {"None", "bool", "int", "float", "str", "list", "tuple",
+                                         "dict", "tensor", "object", "bytes", "internal"};
+
+const char *cy_pt_kind_name(cy_pt_kind k) {
+    return (unsigned)k <= CY_PT_INTERNAL_ ? kind_names[k] : "?";
+}
 
 cy_status cy_pt_get(const cy_pt_value *d, const char *key, cy_pt_kind kind,
                     const cy_pt_value **out, cy_error *err) {
@@ -604,7 +617,7 @@ cy_status cy_pt_get(const cy_pt_value *d, const char *key, cy_pt_kind kind,
                (kind == CY_PT_INT && v->kind == CY_PT_BOOL);
     if (!fine)
         return cy_fail(err, CY_ERR_FORMAT, "checkpoint: '%s' is a %s, expected a %s", key,
-                       kind_names[v->kind], kind_names[kind]);
+                       cy_pt_kind_name(v->kind), cy_pt_kind_name(kind));
     *out = v;
     return CY_OK;
 }
@@ -630,6 +643,20 @@ cy_status cy_pt_get_str(const cy_pt_value *d, const char *key, const char **out,
 
 /* ---- clone and equality ---- */
 
+/* A NUL-terminated copy of len bytes, counted against the reader's budget. */
+static char *clone_bytes(const char *s, size_t len, cy_pt_vec *reg) {
+    if (reg && reg->bytes_limit) {
+        if (len > reg->bytes_limit - reg->bytes) return NULL;
+        reg->bytes += len;
+    }
+    char *c = malloc(len + 1);
+    if (c) {
+        memcpy(c, s, len);
+        c[len] = 0;
+    }
+    return c;
+}
+
 cy_status cy_pt__clone_reg(cy_pt_value **out, const cy_pt_value *v, cy_pt_vec *reg, cy_error *err) {
     *out = NULL;
     cy_pt_value *c = cy_pt__alloc(v->kind, reg);
@@ -638,15 +665,24 @@ cy_status cy_pt__clone_reg(cy_pt_value **out, const cy_pt_value *v, cy_pt_vec *r
     c->height = 0;
     switch (v->kind) {
     case CY_PT_STR:
-        c->u.str.s = NULL;
-        if (reg && reg->bytes_limit) {
-            if (v->u.str.len > reg->bytes_limit - reg->bytes) return oom(err);
-            reg->bytes += v->u.str.len;
-        }
-        c->u.str.s = malloc(v->u.str.len + 1);
+    case CY_PT_BYTES:
+        c->u.str.s = clone_bytes(v->u.str.s, v->u.str.len, reg);
         if (!c->u.str.s) { if (!reg) free(c); return oom(err); }
-        memcpy(c->u.str.s, v->u.str.s, v->u.str.len + 1);
         break;
+    case CY_PT_OBJECT: {
+        c->u.obj.cls = NULL;
+        c->u.obj.args = c->u.obj.state = NULL;
+        cy_pt_value *a = NULL, *st = NULL;
+        cy_status s = CY_OK;
+        c->u.obj.cls = clone_bytes(v->u.obj.cls, strlen(v->u.obj.cls), reg);
+        if (!c->u.obj.cls) s = oom(err);
+        if (!s && v->u.obj.args) s = cy_pt__clone_reg(&a, v->u.obj.args, reg, err);
+        if (a) { c->u.obj.args = a; cy_pt__link(c, a); }
+        if (!s && v->u.obj.state) s = cy_pt__clone_reg(&st, v->u.obj.state, reg, err);
+        if (st) { c->u.obj.state = st; cy_pt__link(c, st); }
+        if (s) { if (!reg) value_free(c); return s; }
+        break;
+    }
     case CY_PT_LIST:
     case CY_PT_TUPLE:
         c->u.seq.items = NULL;
@@ -678,7 +714,14 @@ cy_status cy_pt__clone_reg(cy_pt_value **out, const cy_pt_value *v, cy_pt_vec *r
         }
         break;
     case CY_PT_TENSOR: c->u.tensor.storage->refs++; break;
-    case CY_PT_INTERNAL_: if (c->u.internal.storage) c->u.internal.storage->refs++; break;
+    case CY_PT_INTERNAL_:
+        c->u.internal.name = NULL;
+        if (v->u.internal.name) {
+            c->u.internal.name = clone_bytes(v->u.internal.name, strlen(v->u.internal.name), reg);
+            if (!c->u.internal.name) { if (!reg) free(c); return oom(err); }
+        }
+        if (c->u.internal.storage) c->u.internal.storage->refs++;
+        break;
     default: break;
     }
     *out = c;
@@ -699,6 +742,10 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
     case CY_PT_INT: return a->u.i == b->u.i;
     case CY_PT_FLOAT: return !memcmp(&a->u.f, &b->u.f, sizeof(double));
     case CY_PT_STR: return key_eq(a, b);
+    case CY_PT_BYTES: return a->u.str.len == b->u.str.len && !memcmp(a->u.str.s, b->u.str.s, a->u.str.len);
+    case CY_PT_OBJECT:
+        return !strcmp(a->u.obj.cls, b->u.obj.cls) && cy_pt_equal(a->u.obj.args, b->u.obj.args) &&
+               cy_pt_equal(a->u.obj.state, b->u.obj.state);
     case CY_PT_LIST:
     case CY_PT_TUPLE:
         if (a->u.seq.len != b->u.seq.len) return 0;
@@ -726,4 +773,21 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
     }
     default: return 0;
     }
+}
+
+/* ---- inert objects ---- */
+
+const char *cy_pt_object_class(const cy_pt_value *v) {
+    return v && v->kind == CY_PT_OBJECT ? v->u.obj.cls : NULL;
+}
+
+const cy_pt_value *cy_pt_object_attr(const cy_pt_value *obj, const char *name) {
+    if (!obj || obj->kind != CY_PT_OBJECT || !obj->u.obj.state) return NULL;
+    const cy_pt_value *st = obj->u.obj.state;
+    /* objects with __slots__ pickle (dict or None, slots dict) */
+    if (st->kind == CY_PT_TUPLE && st->u.seq.len == 2) {
+        const cy_pt_value *v = cy_pt_dict_find(st->u.seq.items[0], name);
+        return v ? v : cy_pt_dict_find(st->u.seq.items[1], name);
+    }
+    return cy_pt_dict_find(st, name);
 }

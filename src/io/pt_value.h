@@ -1,7 +1,8 @@
 /* A small tree of plain values: what a PyTorch checkpoint holds when it is
  * readable with torch.load(weights_only=True). Dicts (insertion-ordered; plain
  * dict or collections.OrderedDict), lists, tuples, str, int64, float64, bool,
- * None and dense CPU tensors.
+ * None and dense CPU tensors; Ultralytics checkpoints add inert objects
+ * (pickled module instances, never executed) and bytes.
  *
  * Ownership: every value has at most one parent. Inserting a value into a
  * container moves it there (on success); freeing a root frees its subtree.
@@ -23,6 +24,8 @@ typedef enum {
     CY_PT_TUPLE,
     CY_PT_DICT,
     CY_PT_TENSOR,
+    CY_PT_OBJECT,   /* an instance of a pickled class, kept inert (never run) */
+    CY_PT_BYTES,    /* bytes or bytearray: u.str holds them (any bytes) */
     CY_PT_INTERNAL_ /* reader's scratch (globals, storages); never in a result */
 } cy_pt_kind;
 
@@ -72,7 +75,16 @@ struct cy_pt_value {
             int64_t offset; /* elements into the storage */
             cy_pt_storage *storage;
         } tensor;
-        struct { int what; int64_t a; cy_pt_storage *storage; } internal;
+        /* What a pickle made by "calling" a class it may name (an Ultralytics
+         * or torch.nn module, a namespace): the class's dotted name, the
+         * constructor arguments and the state BUILD gave it (for modules the
+         * attribute dict: _parameters, _buffers, _modules, ...). */
+        struct {
+            char *cls;          /* "torch.nn.modules.conv.Conv2d" */
+            cy_pt_value *args;  /* a tuple, or NULL when there were none */
+            cy_pt_value *state; /* usually a dict, or NULL when never set */
+        } obj;
+        struct { int what; int64_t a; cy_pt_storage *storage; char *name; } internal;
     } u;
 };
 
@@ -146,6 +158,15 @@ cy_status cy_pt_tensor_copy(const cy_pt_value *t, void *dst, size_t dst_bytes,
 /* Gathers and converts any floating or integer dtype to float32 (n = numel). */
 cy_status cy_pt_tensor_to_f32(const cy_pt_value *t, float *dst, size_t n,
                               cy_error *err);
+
+/* ---- inert objects (Ultralytics checkpoints) ---- */
+/* The dotted class name of an object, or NULL when v is no object. */
+const char *cy_pt_object_class(const cy_pt_value *v);
+/* An attribute of an object: the value under name in its state dict (or in
+ * the dict part of a (dict, slots) state), or NULL. */
+const cy_pt_value *cy_pt_object_attr(const cy_pt_value *obj, const char *name);
+/* A name for a value's kind in messages ("dict", "tensor", ...). */
+const char *cy_pt_kind_name(cy_pt_kind k);
 
 /* ---- comparison (tests) ---- */
 /* 1 when a and b are equal: same kinds, keys in the same order, bitwise-equal

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Builds the libFuzzer harness for the .pt reader (clang, ASan + UBSan):
+#   tests/fuzz/build.sh [OUT]          (default /tmp/cyolo-fuzz/fuzz_pt)
+# then, for example (corpus/ = a scratch copy of tests/fuzz/corpus):
+#   cp -r tests/fuzz/corpus /tmp/cyolo-fuzz/corpus
+#   nice -n 19 /tmp/cyolo-fuzz/fuzz_pt -max_len=65536 -rss_limit_mb=2048 -timeout=10 \
+#        -dict=tests/fuzz/pickle.dict /tmp/cyolo-fuzz/corpus
+# A crash leaves crash-<sha1> beside it: add that file to tests/fuzz/regressions/
+# (tests/test_pt_fuzz_corpus.c replays it in CI) and fix the reader.
+set -e
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+out=${1:-/tmp/cyolo-fuzz/fuzz_pt}
+mkdir -p "$(dirname "$out")"
+clang -std=gnu17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
+    -fno-sanitize-recover=undefined -I"$root/src" -I"$root/include" \
+    "$here/fuzz_pt.c" "$root/src/core/status.c" "$root/src/io/pt_read.c" "$root/src/io/pickle_read.c" \
+    "$root/src/io/pt_value.c" "$root/src/io/pt_module.c" "$root/src/io/pt_yaml.c" "$root/src/io/yaml.c" \
+    "$root/src/engine/checkpoint_import.c" -lzip -lyaml -lm -o "$out"
+echo "built $out"
