@@ -431,6 +431,24 @@ static void test_fixtures(const char *tag) {
     cy_pt_value_free(vw);
 }
 
+/* What cyolo wrote, read by torch.load(weights_only=True) and saved again
+ * (tools/refgen/make_pt_fixtures.py --resave): torch's restricted loader
+ * accepted the file and got exactly these values. */
+static void test_torch_resaved(void) {
+    cy_pt_value *t1 = read_fixture("t1_resaved_nofloat.pt"), *t2 = read_fixture("t2_resaved.pt");
+    cy_pt_value *nf = make_ckpt(0), *wf = make_ckpt(1);
+    CHECK(t1 && cy_pt_equal(t1, nf), "torch 1.13 weights_only re-save equals what cyolo wrote");
+    CHECK(t2 && cy_pt_equal(t2, wf), "torch 2.x weights_only re-save equals what cyolo wrote");
+    const cy_pt_value *view = cy_pt_dict_find(t2, "view"), *model = cy_pt_dict_find(t2, "model");
+    const cy_pt_value *conv = cy_pt_dict_find(model, "model.0.conv.weight");
+    CHECK(view && conv && view->u.tensor.storage == conv->u.tensor.storage && view->u.tensor.offset == 1,
+          "torch kept the view on the conv weight's storage");
+    cy_pt_value_free(t1);
+    cy_pt_value_free(t2);
+    cy_pt_value_free(nf);
+    cy_pt_value_free(wf);
+}
+
 /* ---- hostile input ---- */
 
 static cy_status load_bytes(const char *b, size_t n, cy_pt_value **out) {
@@ -590,6 +608,17 @@ static void test_hostile_pickles(void) {
     spit(p, "hello, not a checkpoint", 23);
     s = cy_pt_read(p, &v, &err);
     CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "junk.pt: not a PyTorch zip checkpoint"), "%s", err.msg);
+    /* crafted archives (tests/fuzz/make_hostile.py): nothing unpacks beyond what the file holds */
+    s = cy_pt_read("tests/fuzz/regressions/zip_bomb.pt", &v, &err);
+    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "zip_bomb.pt: record data/0 would unpack to more than the file"),
+          "%s", err.msg);
+    s = cy_pt_read("tests/fuzz/regressions/nested_records.pt", &v, &err);
+    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "overlapping records"), "%s", err.msg);
+    s = cy_pt_read("tests/fuzz/regressions/huge_storage.pt", &v, &err);
+    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "record data/0 has 8 bytes, the pickle says 4398046511104"), "%s",
+          err.msg);
+    s = cy_pt_read("tests/fuzz/regressions/bad_offset.pt", &v, &err);
+    CHECK(s == CY_ERR_FORMAT && strstr(err.msg, "outside its storage"), "%s", err.msg);
     s = cy_pt_read("tests/fixtures/pt/does_not_exist.pt", &v, &err);
     CHECK(s == CY_ERR_IO, "%s", err.msg);
     CHECK(v == NULL, "no result on failure");
@@ -635,6 +664,7 @@ int main(void) {
     test_atomic();
     test_fixtures("t1");
     test_fixtures("t2");
+    test_torch_resaved();
     test_hostile_pickles();
     test_truncated_and_corrupt();
     char cmd[400];

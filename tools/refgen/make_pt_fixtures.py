@@ -5,6 +5,13 @@ files cyolo writes.
   make:  python make_pt_fixtures.py [OUT_DIR]       (default tests/fixtures/pt)
          writes t<major>_*.pt: 1.13 (Debian, /work/venv-ul) and 2.x make
          different layouts (2.x adds byteorder, .format_version, ...).
+  resave: python make_pt_fixtures.py --resave IN.pt OUT.pt
+         torch.load(IN, weights_only=True) then torch.save(OUT): committed as
+         tests/fixtures/pt/t<major>_resaved*.pt from the files test_pt.c writes
+         (CYOLO_PT_OUT=dir): proof, replayed in CI, that torch's restricted
+         loader reads what cyolo writes value for value (test_pt.c compares
+         the re-saved tree with the one it wrote). Made with Debian's torch
+         1.13 (ckpt_nofloat.pt, see below) and PyPI torch 2.x (ckpt.pt).
   check: python make_pt_fixtures.py --check FILE.pt
          loads a cyolo-written checkpoint with torch.load(weights_only=True)
          and compares it with expected_ckpt() below, which mirrors
@@ -162,8 +169,16 @@ def check(path, with_floats):
     print("torch %s: %s loads and matches" % (torch.__version__, path))
 
 
+def resave(src, dst):
+    obj = torch.load(src, weights_only=True)
+    torch.save(obj, dst)
+    print("torch %s: read %s with weights_only=True, saved %s" % (torch.__version__, src, dst))
+
+
 if __name__ == "__main__":
-    if len(sys.argv) > 2 and sys.argv[1] in ("--check", "--check-nofloat"):
+    if len(sys.argv) > 3 and sys.argv[1] == "--resave":
+        resave(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) > 2 and sys.argv[1] in ("--check", "--check-nofloat"):
         check(sys.argv[2], sys.argv[1] == "--check")
     else:
         make(sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "..", "tests", "fixtures", "pt"))
