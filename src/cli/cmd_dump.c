@@ -6,7 +6,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli/commands.h"
-#include "cli/open_checkpoint.h"
 #include "io/npy.h"
 
 static int parse_layers(const char *spec, int nlayers, char *want) {
@@ -56,7 +55,7 @@ int cmd_dump(cli_args *a) {
         return 2;
     }
     cy_model *m = NULL;
-    int rc = cli_model_is_checkpoint(a) ? cli_open_checkpoint(a, &m) : cli_open_model(a, &m, 1);
+    int rc = cli_open_model(a, &m, 1);
     if (rc) return rc;
     if (!train && cli_check_unused(a, "dump")) {
         cy_model_free(m);

@@ -1,10 +1,9 @@
 #include <stdio.h>
 #include "cli/commands.h"
-#include "cli/open_checkpoint.h"
 
 int cmd_info(cli_args *a) {
     cy_model *m;
-    int rc = cli_model_is_checkpoint(a) ? cli_open_checkpoint(a, &m) : cli_open_model(a, &m, 0);
+    int rc = cli_open_model(a, &m, 0);
     if (rc) return rc;
     if (cli_check_unused(a, "info")) {
         cy_model_free(m);

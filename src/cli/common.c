@@ -3,6 +3,7 @@
 #include <string.h>
 #include "core/formula.h"
 #include "cli/commands.h"
+#include "cli/open_checkpoint.h"
 
 int cli_report(const cy_error *err) {
     fprintf(stderr, "error: %s\n", err->msg[0] ? err->msg : cy_status_name(err->status));
@@ -15,6 +16,7 @@ int cli_open_model(cli_args *a, cy_model **m, int default_formula) {
         fprintf(stderr, "error: model=<yaml> is required\n");
         return 2;
     }
+    if (cli_model_is_checkpoint(a)) return cli_open_checkpoint(a, m); /* its own YAML and weights */
     cy_model_params p = cy_model_default_params();
     long nc, threads;
     if (cli_get_int(a, "nc", 0, 1, 100000, &nc) || cli_get_int(a, "threads", 0, 0, 1024, &threads)) return 2;
