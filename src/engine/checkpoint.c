@@ -279,33 +279,13 @@ cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, i
     return st;
 }
 
-cy_status cy_checkpoint_load_pretrained(const char *path, const cy_model_params *p, cy_model **out, int *transferred,
-                                        int *total, cy_error *err) {
+cy_status cy_checkpoint_create_model(const char *path, const cy_model_params *p, cy_model **out, cy_error *err) {
     *out = NULL;
-    *transferred = *total = 0;
     cy_ckpt_model c;
     CY_TRY(cy_ckpt_model_open(path, 1, &c, err));
-    cy_status st = create_from(path, &c, p, p && p->nc > 0 ? p->nc : c.nc, out, err);
-    for (int i = 0; st == CY_OK && i < (*out)->nentries; i++) {
-        const cy_entry *e = &(*out)->entries[i];
-        const cy_pt_value *t = cy_pt_dict_find(c.weights, e->name);
-        if (!t || t->kind != CY_PT_TENSOR || (e->kind == CY_ENTRY_COUNTER) != (t->u.tensor.dtype == CY_PT_DT_I64))
-            continue;
-        int same = e->kind == CY_ENTRY_COUNTER ? cy_pt_tensor_numel(t) == 1 : t->u.tensor.ndim == e->ndim;
-        for (int d = 0; same && e->kind != CY_ENTRY_COUNTER && d < e->ndim; d++) same = t->u.tensor.shape[d] == e->shape[d];
-        if (!same) continue;
-        if (e->kind == CY_ENTRY_COUNTER) st = cy_pt_tensor_copy(t, &(*out)->counters[e->offset], sizeof(int64_t), err);
-        else st = cy_pt_tensor_to_f32(t, (e->kind == CY_ENTRY_BUFFER ? (*out)->buffers : (*out)->params) + e->offset,
-                                      e->numel, err);
-        (*transferred)++;
-    }
-    if (st == CY_OK) {
-        *total = (*out)->nentries;
-        (*out)->weights_version++;
-    } else {
-        cy_model_free(*out);
-        *out = NULL;
-    }
+    cy_model_params mp = p ? *p : cy_model_default_params();
+    if (mp.nc <= 0) mp.nc = c.nc;
+    cy_status st = cy_model_create_from_text(out, path, c.name, c.yaml_text, c.scale, &mp, err);
     cy_ckpt_model_close(&c);
     return st;
 }

@@ -55,11 +55,10 @@ cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, 
 cy_status cy_checkpoint_load_model(const char *path, const cy_model_params *p, int use_ema, cy_model **out,
                                    cy_error *err);
 
-/* Starting weights for training (model=x.pt): the checkpoint's YAML built
- * with p->nc (when > 0, e.g. the dataset's), then every tensor whose name and
- * shape match copied in, as Ultralytics' intersect_dicts; *transferred of
- * *total state_dict entries were. */
-cy_status cy_checkpoint_load_pretrained(const char *path, const cy_model_params *p, cy_model **out, int *transferred,
-                                        int *total, cy_error *err);
+/* The model a checkpoint's YAML describes (cyolo's or Ultralytics'), built
+ * with p and p->nc when > 0 (e.g. the dataset's), else the checkpoint's nc;
+ * weights as p->init makes them (training from x.pt then transfers what fits
+ * from cy_checkpoint_load_model). */
+cy_status cy_checkpoint_create_model(const char *path, const cy_model_params *p, cy_model **out, cy_error *err);
 
 #endif
