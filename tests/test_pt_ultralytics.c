@@ -212,6 +212,7 @@ static void write_zip(const char *path, const char *name, const void *data, size
 }
 
 static void test_errors(void) {
+    char cmd[600];
     expect_error("tests/fixtures/pt/ul_seg_tiny.pt", "unsupported module", "model.5",
                  "ultralytics.nn.modules.head.Segment (in a SegmentationModel, task 'segment')");
     expect_error("tests/fixtures/pt/ul_badshape.pt", "shapes that do not fit the YAML",
@@ -236,6 +237,24 @@ static void test_errors(void) {
                       "X\x01\x00\x00\x00" "5X\x03\x00\x00\x00" "cpuK\x02tQK\x00K\x02\x85K\x01\x85\x89}tR.";
     write_zip(p, "nostorage/data.pkl", pk, sizeof pk - 1, "nostorage/data/0", "12345678", 8);
     expect_error(p, "missing storage", "storage '5'", "nostorage/data/5 is missing");
+    /* model.stride (a 3-float record 8, 16, 32) changed to 8, 16, 64 */
+    snprintf(p, sizeof p, "%s/stride.pt", tmpdir);
+    snprintf(cmd, sizeof cmd, "cp tests/fixtures/pt/ul_v8_tiny.pt '%s'", p);
+    CHECK(system(cmd) == 0, "copy");
+    int e = 0, patched = 0;
+    zip_t *z = zip_open(p, 0, &e);
+    static const float strides[3] = {8, 16, 32}, wrong[3] = {8, 16, 64};
+    for (zip_int64_t i = 0; z && i < zip_get_num_entries(z, 0) && !patched; i++) {
+        zip_stat_t st;
+        float got[3];
+        if (zip_stat_index(z, (zip_uint64_t)i, 0, &st) || st.size != sizeof got) continue;
+        zip_file_t *zf = zip_fopen_index(z, (zip_uint64_t)i, 0);
+        int same = zf && zip_fread(zf, got, sizeof got) == (zip_int64_t)sizeof got && !memcmp(got, strides, sizeof got);
+        if (zf) zip_fclose(zf);
+        if (same) patched = zip_file_replace(z, (zip_uint64_t)i, zip_source_buffer(z, wrong, sizeof wrong, 0), 0) == 0;
+    }
+    CHECK(z && zip_close(z) == 0 && patched, "stride record patched");
+    expect_error(p, "strides", "the checkpoint's strides differ from those of the model its YAML builds", NULL);
     /* a checkpoint of plain data without a model */
     snprintf(p, sizeof p, "%s/nomodel.pt", tmpdir);
     const char nm[] = "\x80\x02}X\x05\x00\x00\x00" "epochK\x03s.";

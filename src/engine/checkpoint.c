@@ -255,7 +255,7 @@ static cy_status create_from(const char *path, const cy_ckpt_model *c, const cy_
     CY_TRY(cy_model_create_from_text(out, path, c->name, c->yaml_text, c->scale, &mp, err));
     /* Ultralytics stores the strides it measured: they must be the graph's */
     for (int l = 0; l < c->nstride; l++)
-        if (c->nstride != (*out)->nl || c->stride[l] != (*out)->stride[l]) {
+        if (c->nstride != (*out)->nl || !(c->stride[l] == (double)(*out)->stride[l])) {
             cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint's strides differ from those of the model its YAML builds", path);
             cy_model_free(*out);
             *out = NULL;

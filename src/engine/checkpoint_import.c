@@ -147,7 +147,7 @@ static cy_status open_ultralytics(const char *path, const cy_pt_value *model, cy
         size_t n = (size_t)cy_pt_tensor_numel(stride);
         if (cy_pt_tensor_to_f32(stride, f, n, NULL) == CY_OK) {
             c->nstride = (int)n;
-            for (size_t i = 0; i < n; i++) c->stride[i] = (int64_t)f[i];
+            for (size_t i = 0; i < n; i++) c->stride[i] = f[i]; /* compared, never cast: may be NaN */
         }
     }
     s = cy_pt_module_state_dict(model, &c->own_weights, err);

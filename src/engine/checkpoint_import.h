@@ -19,7 +19,7 @@ typedef struct {
     cy_pt_value *own_weights; /* the Ultralytics state_dict, collected here */
     const cy_pt_value *names; /* class id -> name dict, or NULL */
     int nstride;
-    int64_t stride[8];        /* Ultralytics: model.stride (0 entries when absent) */
+    double stride[8];         /* Ultralytics: model.stride (0 entries when absent) */
 } cy_ckpt_model;
 
 /* Reads path and finds its model: with use_ema the EMA weights when there
