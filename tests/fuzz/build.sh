@@ -13,8 +13,9 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-/tmp/cyolo-fuzz/fuzz_pt}
 mkdir -p "$(dirname "$out")"
 clang -std=gnu17 -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
-    -fno-sanitize-recover=undefined -I"$root/src" -I"$root/include" \
+    -fno-sanitize-recover=undefined -I"$root/src" -I"$root/include" -DCYOLO_SOURCE_DIR="\"$root\"" \
     "$here/fuzz_pt.c" "$root/src/core/status.c" "$root/src/io/pt_read.c" "$root/src/io/pickle_read.c" \
     "$root/src/io/pt_value.c" "$root/src/io/pt_module.c" "$root/src/io/pt_yaml.c" "$root/src/io/yaml.c" \
-    "$root/src/engine/checkpoint_import.c" -lzip -lyaml -lm -o "$out"
+    "$root/src/engine/checkpoint_import.c" "$root/src/model/model_yaml.c" "$root/src/model/pyrepr.c" \
+    -lzip -lyaml -lm -o "$out"
 echo "built $out"

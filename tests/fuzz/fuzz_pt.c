@@ -1,7 +1,7 @@
 /* Fuzz target for the .pt reader: the zip container (inputs that start with
  * "PK") or the pickle alone (anything else), then what cyolo does with a
  * checkpoint it read: find the model (cyolo or Ultralytics layout), walk the
- * module tree, serialise its YAML dict and parse that text back, convert
+ * module tree, serialise its YAML dict and parse that text as a model, convert
  * every weight to float32, clone and compare the tree.
  *
  * Built by tests/fuzz/build.sh (libFuzzer + ASan/UBSan); the same function
@@ -12,7 +12,7 @@
 #include "engine/checkpoint_import.h"
 #include "io/pickle.h"
 #include "io/pt.h"
-#include "io/yaml.h"
+#include "model/model.h"
 
 /* Storages of a bare pickle have no data record: zeros stand in (small ones only). */
 static int fill_storages(cy_pickle_storages *st) {
@@ -35,9 +35,13 @@ static void exercise(cy_pt_value *root) {
     for (int ema = 0; ema <= 1; ema++) {
         cy_ckpt_model c;
         if (cy_ckpt_model_from_root("fuzz.pt", root, ema, &c, &err) != CY_OK) continue;
-        cy_yaml *y = NULL;
-        if (c.ultralytics && cy_yaml_load_text("fuzz yaml", c.yaml_text, strlen(c.yaml_text), &y, &err) == CY_OK)
-            cy_yaml_free(y);
+        /* the model YAML text as the model builder parses it (layers only: no graph) */
+        cy_model *m = calloc(1, sizeof *m);
+        if (m) {
+            cy_model_parse_yaml_text(m, "fuzz yaml", c.name, c.yaml_text, c.scale, c.nc, &err);
+            free(m->layers);
+            free(m);
+        }
         const cy_pt_value *w = c.weights;
         for (size_t i = 0; w && w->kind == CY_PT_DICT && i < w->u.dict.len; i++) {
             const cy_pt_value *t = w->u.dict.vals[i];
