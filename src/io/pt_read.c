@@ -113,7 +113,7 @@ static cy_status not_zip(zreader *r, const uint8_t *head, size_t n, const char *
     return cy_fail(r->err, CY_ERR_FORMAT, "%s: not a PyTorch zip checkpoint (libzip: %s)", r->path, why);
 }
 
-/* Opens src (which the archive then owns) as the zip archive. */
+/* Opens src as the zip archive, which then owns it (freed here on failure). */
 static cy_status open_source(zreader *r, zip_source_t *src, const uint8_t *head, size_t head_len) {
     zip_error_t ze;
     zip_error_init(&ze);
@@ -156,18 +156,16 @@ static cy_status open_archive(zreader *r) {
         head_len = fread(head, 1, sizeof head, f);
         fclose(f);
     }
-    int code = 0;
-    r->za = zip_open(r->path, ZIP_RDONLY | ZIP_CHECKCONS, &code);
-    if (!r->za) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, code);
-        cy_status s = (code == ZIP_ER_OPEN || code == ZIP_ER_READ || code == ZIP_ER_MEMORY)
-                          ? cy_fail(r->err, code == ZIP_ER_MEMORY ? CY_ERR_MEMORY : CY_ERR_IO,
-                                    "%s: cannot open: %s", r->path, zip_error_strerror(&ze))
-                          : not_zip(r, head, head_len, zip_error_strerror(&ze));
+    zip_error_t ze;
+    zip_error_init(&ze);
+    zip_source_t *src = zip_source_file_create(r->path, 0, -1, &ze);
+    if (!src) {
+        cy_status s = cy_fail(r->err, CY_ERR_IO, "%s: cannot open: %s", r->path, zip_error_strerror(&ze));
         zip_error_fini(&ze);
         return s;
     }
+    zip_error_fini(&ze);
+    CY_TRY(open_source(r, src, head, head_len));
     return find_prefix(r);
 }
 
