@@ -233,6 +233,69 @@ static void refusals(void) {
     cy_model_free(s);
 }
 
+/* v8 and 11 pairs (no one-to-one branch: w from the only branch's logits):
+ * a step runs, dis_loss > 0, and the projector gradients agree with central
+ * differences of the logged dis_loss (the gradients are of dis_loss x n). */
+static void other_families(const char *student_yaml, const char *teacher_yaml) {
+    cy_error err = {0};
+    cy_model_params p = cy_model_default_params();
+    p.init = CY_INIT_FORMULA;
+    p.nc = 5;
+    cy_model *s = NULL, *t = NULL;
+    cy_distill *d = NULL;
+    CHECK(cy_model_create(&s, student_yaml, &p, &err) == CY_OK, "%s", err.msg);
+    CHECK(cy_model_create(&t, teacher_yaml, &p, &err) == CY_OK, "%s", err.msg);
+    if (!s || !t || cy_distill_create(&d, s, t, 6.0, 7, &err) != CY_OK) {
+        CHECK(0, "%s <- %s: %s", student_yaml, teacher_yaml, err.msg);
+        cy_model_free(s);
+        cy_model_free(t);
+        return;
+    }
+    const int n = 2, h = 64, w = 96;
+    float *x = formula_input(n, h, w);
+    cy_model_set_training(s, 1);
+    cy_distill_out o;
+    CHECK(cy_model_run(s, x, n, h, w, &err) == CY_OK, "%s", err.msg);
+    cy_model_zero_grad(s, &err);
+    cy_distill_zero_grad(d);
+    CHECK(cy_distill_forward(d, s, x, n, h, w, 1, &o, &err) == CY_OK, "%s", err.msg);
+    CHECK(o.dis_loss > 0 && isfinite(o.dis_loss), "%s <- %s: dis_loss %g", student_yaml, teacher_yaml, o.dis_loss);
+    /* along directions v: (L(p + hv) - L(p - hv)) / 2h against g.v / n */
+    size_t np = cy_distill_nparams(d);
+    float *par = cy_distill_params(d), *g = cy_distill_grads(d);
+    float *keep = malloc(np * sizeof *keep), *v = malloc(np * sizeof *v);
+    memcpy(keep, par, np * sizeof *keep);
+    uint64_t seed = 11;
+    for (int dir = 0; dir < 3; dir++) {
+        /* half along the gradient, half random, unit length: a clear signal without stepping over many ReLU kinks */
+        test_fill(v, np, &seed, -1, 1);
+        double gn = 0, rn = 0, vn = 0;
+        for (size_t j = 0; j < np; j++) gn += (double)g[j] * g[j], rn += (double)v[j] * v[j];
+        for (size_t j = 0; j < np; j++) v[j] = (float)(g[j] / sqrt(gn) + v[j] / sqrt(rn));
+        for (size_t j = 0; j < np; j++) vn += (double)v[j] * v[j];
+        for (size_t j = 0; j < np; j++) v[j] = (float)(v[j] / sqrt(vn));
+        double gv = 0;
+        for (size_t j = 0; j < np; j++) gv += (double)g[j] * v[j];
+        const float hstep = 3e-3f;
+        double l[2];
+        for (int sgn = 0; sgn < 2; sgn++) {
+            for (size_t j = 0; j < np; j++) par[j] = keep[j] + (sgn ? -hstep : hstep) * v[j];
+            cy_distill_out q;
+            CHECK(cy_distill_forward(d, s, x, n, h, w, 0, &q, &err) == CY_OK, "%s", err.msg);
+            l[sgn] = q.dis_loss;
+        }
+        memcpy(par, keep, np * sizeof *keep);
+        double fd = (l[0] - l[1]) / (2 * hstep) * n;
+        CHECK(fabs(fd - gv) <= 1e-2 * fabs(gv), "%s <- %s direction %d: g.v %.6g, central difference %.6g",
+              student_yaml, teacher_yaml, dir, gv, fd);
+    }
+    free(keep);
+    free(v);
+    free(x);
+    cy_distill_free(d);
+    cy_model_free(s);
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/manifest.json", ref_dir());
@@ -245,6 +308,8 @@ int main(void) {
         run(CY_BACKEND_REF, case3, case4);
     }
     refusals();
+    other_families("yolov8n.yaml", "yolov8s.yaml");
+    other_families("yolo11n.yaml", "yolo11s.yaml");
     cJSON_Delete(root);
     free(text);
     return test_summary();
