@@ -25,6 +25,8 @@ def main():
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--distill_model", default=None, help="teacher .pt: Ultralytics' own distillation")
+    ap.add_argument("--dis", type=float, default=6.0)
     args = ap.parse_args()
     import torch
 
@@ -46,7 +48,8 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         model.train(data=args.data, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch, workers=args.workers,
                     val=False, plots=False, device="cpu", amp=False, project=tmp, name="bench", exist_ok=True,
-                    verbose=False, seed=0)
+                    verbose=False, seed=0,
+                    **({"distill_model": args.distill_model, "dis": args.dis} if args.distill_model else {}))
     n_images = len(os.listdir(os.path.join(os.path.dirname(args.data), "images", "train")))
     secs = [marks["end"][e] - marks["start"][e] for e in sorted(marks["end"])]
     rate = [n_images / s for s in secs[1:]]  # steady state: skip the first epoch
@@ -54,6 +57,7 @@ def main():
     print(json.dumps({"bench": "train_ultralytics", "images_per_s_median": round(statistics.median(rate), 2),
                       "epoch_s": [round(s, 2) for s in secs], "workers": args.workers, "threads": args.threads,
                       "peak_rss_mib": round(rss / 1024, 1), "torch": torch.__version__,
+                      "distill_model": args.distill_model,
                       "ultralytics": ultralytics.__version__}))
 
 
