@@ -34,7 +34,7 @@ cy_status cy_plot_confusion(const int64_t *matrix, int nc, char *const *names, i
         }
     }
     double vmax = top > 0 ? top : 1; /* imshow's colour range: 0 to the largest value */
-    double side = fmin(2400.0 - 450, 1800.0) / n, x0 = 450, y0 = 150;
+    double side = 1650.0 / n, x0 = 450, y0 = 150; /* room below for the rotated names */
     char text[64];
     double font = fmax(6, 12 - 0.1 * n) * 250 / 72, tick = fmax(6, 15 - 0.1 * n) * 250 / 72;
     for (int i = 0; i < n; i++)

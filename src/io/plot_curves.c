@@ -57,7 +57,7 @@ static cy_status draw(const double *px, const double *py, const double *mean, in
         line(cr, &f, px, py + (size_t)c * npx, npx, 2.5, legend ? rgb : grey);
     }
     line(cr, &f, px, mean, npx, 7.5, blue);
-    cy_plot_axes(cr, &f, 36, xlabel, ylabel, title);
+    cy_plot_axes(cr, &f, 36, 1, xlabel, ylabel, title);
     cairo_set_font_size(cr, 30);
     double ly = f.y;
     char text[256];

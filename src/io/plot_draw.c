@@ -46,9 +46,15 @@ void cy_plot_box_label(cairo_t *cr, double x1, double y1, double x2, double y2, 
     double ty = outside ? y1 - h : y1;
     cairo_rectangle(cr, x1, ty, w, h + 1);
     cairo_fill(cr);
-    /* Annotator.get_txt_color: dark text on the palette's light colours */
-    double luma = 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2];
-    if (luma > 0.7) cairo_set_source_rgb(cr, 104 / 255.0, 31 / 255.0, 17 / 255.0);
+    /* Annotator.get_txt_color: dark text on its dark_colors set (the light
+     * palette entries, listed there in BGR; here as RGB) */
+    static const unsigned dark[9] = {0x0BDBEB, 0xF3F3F3, 0x00DFB7, 0xFF6FDD, 0xCCED00,
+                                     0x00F344, 0x00FFFF, 0x01FFB3, 0xA2FF0B};
+    unsigned hex = (unsigned)lround(rgb[0] * 255) << 16 | (unsigned)lround(rgb[1] * 255) << 8 |
+                   (unsigned)lround(rgb[2] * 255);
+    int on_light = 0;
+    for (int i = 0; i < 9; i++) on_light |= hex == dark[i];
+    if (on_light) cairo_set_source_rgb(cr, 104 / 255.0, 31 / 255.0, 17 / 255.0);
     else cairo_set_source_rgb(cr, 1, 1, 1);
     cairo_move_to(cr, x1 + 1, ty + fe.ascent);
     cairo_show_text(cr, label);
@@ -77,8 +83,8 @@ void cy_plot_text_centered(cairo_t *cr, double x, double y, const char *text, in
 double cy_plot_px(const cy_plot_frame *f, double x) { return f->x + f->w * (x - f->x0) / (f->x1 - f->x0); }
 double cy_plot_py(const cy_plot_frame *f, double y) { return f->y + f->h - f->h * (y - f->y0) / (f->y1 - f->y0); }
 
-void cy_plot_axes(cairo_t *cr, const cy_plot_frame *f, double font, const char *xlabel, const char *ylabel,
-                  const char *title) {
+void cy_plot_axes(cairo_t *cr, const cy_plot_frame *f, double font, int x_values, const char *xlabel,
+                  const char *ylabel, const char *title) {
     cairo_set_source_rgb(cr, 0, 0, 0);
     cairo_set_line_width(cr, font / 12);
     cairo_rectangle(cr, f->x, f->y, f->w, f->h);
@@ -88,11 +94,11 @@ void cy_plot_axes(cairo_t *cr, const cy_plot_frame *f, double font, const char *
     for (int k = 0; k <= 5; k++) {
         double vx = f->x0 + (f->x1 - f->x0) * k / 5, vy = f->y0 + (f->y1 - f->y0) * k / 5;
         double px = cy_plot_px(f, vx), py = cy_plot_py(f, vy), t = font / 3;
-        cairo_move_to(cr, px, f->y + f->h), cairo_line_to(cr, px, f->y + f->h + t);
+        if (x_values) cairo_move_to(cr, px, f->y + f->h), cairo_line_to(cr, px, f->y + f->h + t);
         cairo_move_to(cr, f->x, py), cairo_line_to(cr, f->x - t, py);
         cairo_stroke(cr);
         snprintf(lab, sizeof lab, "%.3g", vx);
-        cy_plot_text_centered(cr, px, f->y + f->h + t * 1.5, lab, 0);
+        if (x_values) cy_plot_text_centered(cr, px, f->y + f->h + t * 1.5, lab, 0);
         snprintf(lab, sizeof lab, "%.3g", vy);
         cairo_text_extents_t te;
         cairo_text_extents(cr, lab, &te);

@@ -14,7 +14,7 @@ cairo_t *cy_plot_canvas(int w, int h);
 
 /* Outline of (x1, y1)-(x2, y2) in rgb, line width lw, with `label` (may be
  * NULL) on a filled tag above the box (inside when it does not fit), as
- * Annotator.box_label draws it; text is dark on light colours. */
+ * Annotator.box_label draws it; text is dark on the palette's light colours. */
 void cy_plot_box_label(cairo_t *cr, double x1, double y1, double x2, double y2, const double rgb[3], double lw,
                        const char *label);
 
@@ -24,14 +24,15 @@ void cy_plot_text(cairo_t *cr, double x, double y, const char *text);
 void cy_plot_text_centered(cairo_t *cr, double x, double y, const char *text, int vertical);
 
 /* A plot frame: the box (x, y, w, h) in pixels with 6 ticks per axis over
- * [x0, x1] and [y0, y1] (y up), their values, the axis labels and a title
- * (any may be NULL). Leaves the font size at `font`. */
+ * [x0, x1] and [y0, y1] (y up), their values (x values only when
+ * x_values), the axis labels and a title (any may be NULL). Leaves the font
+ * size at `font`. */
 typedef struct {
     double x, y, w, h;         /* pixels */
     double x0, x1, y0, y1;     /* data range */
 } cy_plot_frame;
-void cy_plot_axes(cairo_t *cr, const cy_plot_frame *f, double font, const char *xlabel, const char *ylabel,
-                  const char *title);
+void cy_plot_axes(cairo_t *cr, const cy_plot_frame *f, double font, int x_values, const char *xlabel,
+                  const char *ylabel, const char *title);
 /* Data -> pixel coordinates of a frame. */
 double cy_plot_px(const cy_plot_frame *f, double x);
 double cy_plot_py(const cy_plot_frame *f, double y);

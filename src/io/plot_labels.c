@@ -38,7 +38,8 @@ static void class_histogram(cairo_t *cr, const int *cls, int64_t n, char *const 
         }
     }
     (void)cls, (void)n;
-    cy_plot_axes(cr, &f, 20, nnames > 0 && nnames < 30 ? NULL : "classes", "instances", NULL);
+    int named = nnames > 0 && nnames < 30;
+    cy_plot_axes(cr, &f, 20, !named, named ? NULL : "classes", "instances", NULL);
 }
 
 static void box_sizes(cairo_t *cr, const int *cls, const float *xywh, int64_t n, double x, double y, double side) {
@@ -90,7 +91,7 @@ static void hist2d(cairo_t *cr, const float *xywh, int64_t n, int col, cy_plot_f
             cairo_rectangle(cr, x1, y1, f.w / BINS + 0.5, f.h / BINS + 0.5);
             cairo_fill(cr);
         }
-    cy_plot_axes(cr, &f, 20, xl, yl, NULL);
+    cy_plot_axes(cr, &f, 20, 1, xl, yl, NULL);
 }
 
 cy_status cy_plot_labels(const int *cls, const float *xywh, int64_t n, char *const *names, int nnames,
