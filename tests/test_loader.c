@@ -72,14 +72,19 @@ static void test_prefetch_same_batches(const cy_split *s) {
     CHECK(cy_loader_create(&pre, s, &p, &err) == CY_OK, "%s", err.msg);
     p.workers = 1;
     CHECK(cy_loader_create(&pre1, s, &p, &err) == CY_OK, "%s", err.msg);
+    cy_loader *cached = NULL;
+    p.workers = 2, p.cache_ram = 1;
+    CHECK(cy_loader_create(&cached, s, &p, &err) == CY_OK, "%s", err.msg);
     for (int epoch = 0; epoch < 2; epoch++) {
-        size_t la, lb, lc;
+        size_t la, lb, lc, ld;
         float *a = epoch_blob(sync, epoch, 2, NULL, &la), *b = epoch_blob(pre, epoch, 2, NULL, &lb);
-        float *c = epoch_blob(pre1, epoch, 2, NULL, &lc);
+        float *c = epoch_blob(pre1, epoch, 2, NULL, &lc), *d = epoch_blob(cached, epoch, 2, NULL, &ld);
         CHECK(la == lb && la == lc && !memcmp(a, b, la * sizeof *a) && !memcmp(a, c, la * sizeof *a),
               "epoch %d: prefetched batches (workers 1 and 2) equal the caller's (workers 0)", epoch);
-        free(a), free(b), free(c);
+        CHECK(la == ld && !memcmp(a, d, la * sizeof *a), "epoch %d: the same with cache=ram", epoch);
+        free(a), free(b), free(c), free(d);
     }
+    cy_loader_free(cached);
     /* out of order: each request restarts the producer and still gives batch b */
     int order[3] = {2, 0, 1};
     size_t la, lb;

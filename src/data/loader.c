@@ -44,10 +44,12 @@ struct cy_loader {
 /* load_image: decode, boxes to pixels, long side to imgsz */
 static cy_status load_record(cy_loader *l, int i, cy_aug_sample *out, cy_error *err) {
     if (l->cache) {
+        int hit = 0;
+        cy_status st = CY_OK;
         pthread_mutex_lock(&l->cache_mu);
-        cy_status st = l->cache[i].img.data ? cy_aug_sample_copy(out, &l->cache[i], err) : CY_ERR_ARG;
+        if (l->cache[i].img.data) hit = 1, st = cy_aug_sample_copy(out, &l->cache[i], err);
         pthread_mutex_unlock(&l->cache_mu);
-        if (st != CY_ERR_ARG) return st;
+        if (hit) return st;
     }
     const cy_det_record *r = &l->split->rec[i];
     memset(out, 0, sizeof *out);
