@@ -162,6 +162,26 @@ CY_API cy_status cy_nms(const float *pred, int n, int nc, int anchors,
 /* Releases a cy_array's data. */
 CY_API void cy_array_free(cy_array *a);
 
+/* ---- training ---------------------------------------------------------- */
+
+/* The options of a training run: every Ultralytics train argument, with the
+ * defaults of cfg/default.yaml, set as text exactly as on the command line
+ * (cy_train_options_set(o, "epochs", "100")); an unknown key or a value of
+ * the wrong type is refused naming it. Knowledge distillation:
+ * cy_train_options_set_distill(o, "yolo26s.pt", 6.0). */
+typedef struct cy_train_options cy_train_options;
+
+CY_API cy_status cy_train_options_create(cy_train_options **out, cy_error *err);
+CY_API void cy_train_options_free(cy_train_options *o);
+CY_API cy_status cy_train_options_set(cy_train_options *o, const char *key, const char *value, cy_error *err);
+/* distill_model= (a teacher .pt or model YAML) and dis= (>= 0). */
+CY_API cy_status cy_train_options_set_distill(cy_train_options *o, const char *teacher, double dis, cy_error *err);
+
+/* Trains as `cyolo train` does; log is a FILE* for the progress lines (NULL:
+ * quiet). save_dir (may be NULL) receives the run folder. resume=True in the
+ * options continues model=.../last.pt. */
+CY_API cy_status cy_train(const cy_train_options *o, void *log, char *save_dir, size_t save_dir_cap, cy_error *err);
+
 #ifdef __cplusplus
 }
 #endif
