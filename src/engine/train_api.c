@@ -38,7 +38,10 @@ cy_status cy_train_options_set_distill(cy_train_options *o, const char *teacher,
     if (!o || !teacher) return cy_fail(err, CY_ERR_ARG, "cy_train_options_set_distill: NULL argument");
     if (!(dis >= 0) || !isfinite(dis)) return cy_fail(err, CY_ERR_ARG, "dis=%g must be a number >= 0", dis);
     char text[64];
-    snprintf(text, sizeof text, "%.17g", dis);
+    for (int digits = 1; digits <= 17; digits++) { /* the shortest text that reads back as dis */
+        snprintf(text, sizeof text, "%.*g", digits, dis);
+        if (strtod(text, NULL) == dis) break;
+    }
     if (!strpbrk(text, ".en")) strcat(text, ".0"); /* a Python float, as args.yaml shows it */
     CY_TRY(cy_args_set(o->args, "distill_model", teacher, err));
     return cy_args_set(o->args, "dis", text, err);
