@@ -291,6 +291,23 @@ static void other_families(const char *student_yaml, const char *teacher_yaml) {
     }
     free(keep);
     free(v);
+    /* the teacher one image at a time gives what the whole batch gives */
+    float *g0 = malloc(np * sizeof *g0);
+    double l0[2];
+    for (int k = 0; k < 2; k++) {
+        cy_distill_set_teacher_chunk(d, k ? 1 : 0);
+        cy_distill_zero_grad(d);
+        cy_distill_out q;
+        CHECK(cy_distill_forward(d, s, x, n, h, w, 1, &q, &err) == CY_OK, "%s", err.msg);
+        l0[k] = q.dis_loss;
+        if (!k) memcpy(g0, g, np * sizeof *g0);
+    }
+    double d2 = 0, r2 = 0;
+    for (size_t j = 0; j < np; j++) d2 += (double)(g[j] - g0[j]) * (g[j] - g0[j]), r2 += (double)g0[j] * g0[j];
+    CHECK(fabs(l0[1] - l0[0]) <= 1e-5 * l0[0] && sqrt(d2 / r2) <= 1e-5,
+          "%s: teacher in chunks of 1: dis_loss %.8g vs %.8g, gradients rel %.2e", student_yaml, l0[1], l0[0],
+          sqrt(d2 / r2));
+    free(g0);
     free(x);
     cy_distill_free(d);
     cy_model_free(s);

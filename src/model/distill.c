@@ -73,6 +73,7 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
     if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     d->nl = hs->nfrom;
     d->dis = dis;
+    d->teacher_chunk = 2;
     size_t off = 0;
     for (int l = 0; l < d->nl; l++) {
         d->s_layer[l] = hs->from[l];
@@ -136,7 +137,7 @@ void cy_distill_free(cy_distill *d) {
     free(d->params);
     free(d->grads);
     for (int i = 0; i < DISTILL_SCRATCH; i++) free(d->scratch[i]);
-    for (int l = 0; l < CY_MAX_LEVELS; l++) free(d->w[l]);
+    for (int l = 0; l < CY_MAX_LEVELS; l++) free(d->w[l]), free(d->tfeat[l]);
     free(d);
 }
 
@@ -158,4 +159,5 @@ size_t cy_distill_nparams(const cy_distill *d) { return d->nparams; }
 cy_model *cy_distill_teacher(cy_distill *d) { return d->teacher; }
 int cy_distill_levels(const cy_distill *d) { return d->nl; }
 double cy_distill_gain(const cy_distill *d) { return d->dis; }
+void cy_distill_set_teacher_chunk(cy_distill *d, int images) { d->teacher_chunk = images > 0 ? images : 0; }
 void cy_distill_zero_grad(cy_distill *d) { memset(d->grads, 0, d->nparams * sizeof(float)); }

@@ -3,7 +3,7 @@
 #define CY_MODEL_DISTILL_INTERNAL_H
 #include "model/distill.h"
 
-#define DISTILL_SCRATCH 6
+#define DISTILL_SCRATCH 5
 
 struct cy_distill {
     cy_model *teacher;
@@ -15,8 +15,11 @@ struct cy_distill {
     int nentries;
     float *params, *grads;
     size_t nparams;
-    float *w[CY_MAX_LEVELS];                            /* teacher weights of the last forward */
+    float *w[CY_MAX_LEVELS];                            /* teacher weights of the last forward, [P] */
     size_t w_len[CY_MAX_LEVELS];
+    float *tfeat[CY_MAX_LEVELS];                        /* the teacher's features of the batch, [P, Ct] */
+    size_t tfeat_len[CY_MAX_LEVELS];
+    int teacher_chunk;                                  /* images per teacher forward (0: the batch) */
     int w_n, w_hw[CY_MAX_LEVELS];
     float *scratch[DISTILL_SCRATCH];                    /* grown on demand */
     size_t scratch_cap[DISTILL_SCRATCH];

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "model/distill_internal.h"
 
-enum { S_X, S_T, S_H, S_Y, S_DH, S_DX };
+enum { S_X, S_H, S_Y, S_DH, S_DX };
 
 static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
     if (d->scratch_cap[i] < n) {
@@ -34,35 +34,49 @@ static const float *rows_of(cy_distill *d, const cy_model *m, int v, int slot, c
     return r;
 }
 
-/* w[b, p] = sigmoid(max_c (o2m + o2o) / 2) of level l, or of the only branch */
-static cy_status teacher_weights(cy_distill *d, int l, cy_error *err) {
+/* For the images [i0, i0 + g->input.n) of the batch, from the teacher's last
+ * forward: w[b, p] = sigmoid(max_c (o2m + o2o) / 2) of every level (or of
+ * the only branch), and the hooked features as [P, C] rows, into the
+ * full-batch buffers. */
+static cy_status teacher_chunk(cy_distill *d, int i0, int n, cy_error *err) {
     cy_model *t = d->teacher;
     const cy_graph *g = &t->graph;
-    int vm = g->o2m.cls[l], vo = t->end2end ? g->o2o.cls[l] : -1;
-    cy_shape s = g->values[vm].s;
-    size_t HW = (size_t)s.h * s.w, P = (size_t)s.n * HW, C = (size_t)s.c;
-    if (d->w_len[l] < P) {
-        free(d->w[l]);
-        d->w[l] = malloc(P * sizeof(float));
-        d->w_len[l] = d->w[l] ? P : 0;
-        if (!d->w[l]) return cy_fail(err, CY_ERR_MEMORY, "out of memory for the teacher weights");
-    }
-    d->w_n = s.n;
-    d->w_hw[l] = (int)HW;
-    const float *a = g->values[vm].data, *b = vo >= 0 ? g->values[vo].data : NULL;
     int nhwc = t->backend->layout == CY_LAYOUT_NHWC;
-    float *w = d->w[l];
-#pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < P; i++) {
-        size_t img = i / HW, p = i % HW;
-        float best = -INFINITY;
-        for (size_t c = 0; c < C; c++) {
-            size_t k = nhwc ? i * C + c : (img * C + c) * HW + p;
-            float x = b ? (a[k] + b[k]) / 2.0f : a[k];
-            if (x > best || isnan(x)) best = x;
+    for (int l = 0; l < d->nl; l++) {
+        int vm = g->o2m.cls[l], vo = t->end2end ? g->o2o.cls[l] : -1, vf = g->layer_value[d->t_layer[l]];
+        cy_shape s = g->values[vm].s, fs = g->values[vf].s;
+        size_t HW = (size_t)s.h * s.w, P = (size_t)n * HW, C = (size_t)s.c, Ct = (size_t)fs.c;
+        if (i0 == 0) {
+            if (d->w_len[l] < P) {
+                free(d->w[l]);
+                d->w[l] = malloc(P * sizeof(float));
+                d->w_len[l] = d->w[l] ? P : 0;
+            }
+            if (d->tfeat_len[l] < P * Ct) {
+                free(d->tfeat[l]);
+                d->tfeat[l] = aligned_alloc(64, ((P * Ct * sizeof(float) + 63) / 64) * 64);
+                d->tfeat_len[l] = d->tfeat[l] ? P * Ct : 0;
+            }
+            if (!d->w[l] || !d->tfeat[l]) return cy_fail(err, CY_ERR_MEMORY, "out of memory for the teacher's outputs");
+            d->w_n = n;
+            d->w_hw[l] = (int)HW;
         }
-        /* sigmoid is monotonic: the max of the sigmoids is the sigmoid of the max */
-        w[i] = 1.0f / (1.0f + expf(-best));
+        const float *a = g->values[vm].data, *b = vo >= 0 ? g->values[vo].data : NULL, *f = g->values[vf].data;
+        float *w = d->w[l] + (size_t)i0 * HW, *tf = d->tfeat[l] + (size_t)i0 * HW * Ct;
+        size_t Pc = (size_t)s.n * HW;
+#pragma omp parallel for schedule(static)
+        for (size_t i = 0; i < Pc; i++) {
+            size_t img = i / HW, p = i % HW;
+            float best = -INFINITY;
+            for (size_t c = 0; c < C; c++) {
+                size_t k = nhwc ? i * C + c : (img * C + c) * HW + p;
+                float x = b ? (a[k] + b[k]) / 2.0f : a[k];
+                if (x > best || isnan(x)) best = x;
+            }
+            /* sigmoid is monotonic: the max of the sigmoids is the sigmoid of the max */
+            w[i] = 1.0f / (1.0f + expf(-best));
+            for (size_t c = 0; c < Ct; c++) tf[i * Ct + c] = nhwc ? f[i * Ct + c] : f[(img * Ct + c) * HW + p];
+        }
     }
     return CY_OK;
 }
@@ -71,12 +85,12 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
     cy_backend *be = student->backend;
     int vs = student->graph.layer_value[d->s_layer[l]], vt = d->teacher->graph.layer_value[d->t_layer[l]];
     cy_shape ss = student->graph.values[vs].s, ts = d->teacher->graph.values[vt].s;
-    if (ss.h != ts.h || ss.w != ts.w || ss.n != ts.n || ss.c != d->cs[l] || ts.c != d->ct[l])
+    if (ss.h != ts.h || ss.w != ts.w || ss.c != d->cs[l] || ts.c != d->ct[l] || ss.h * ss.w != d->w_hw[l])
         return cy_fail(err, CY_ERR_ARG, "distillation level %d: student feature %dx%dx%dx%d, teacher %dx%dx%dx%d", l,
                        ss.n, ss.c, ss.h, ss.w, ts.n, ts.c, ts.h, ts.w);
     const int Cs = d->cs[l], Ct = d->ct[l];
     const size_t P = (size_t)n * ss.h * ss.w;
-    const float *X = rows_of(d, student, vs, S_X, err), *T = rows_of(d, d->teacher, vt, S_T, err);
+    const float *X = rows_of(d, student, vs, S_X, err), *T = d->tfeat[l];
     float *H = scratch(d, S_H, P * Ct, err), *Y = scratch(d, S_Y, P * Ct, err);
     if (!X || !T || !H || !Y) return CY_ERR_MEMORY;
     const cy_entry *e = &d->entries[4 * l];
@@ -143,10 +157,17 @@ cy_status cy_distill_forward(cy_distill *d, cy_model *student, const float *x, i
     if (!student->graph.training || !student->graph.planned || student->graph.input.n != n ||
         student->graph.input.h != h || student->graph.input.w != w)
         return cy_fail(err, CY_ERR_ARG, "distillation needs the student's training forward on the same batch first");
-    CY_TRY(cy_model_run(d->teacher, x, n, h, w, err));
+    /* the teacher in chunks of images: its activations stay a fraction of
+     * the batch's, only the outputs the loss reads are kept for all */
+    int chunk = d->teacher_chunk > 0 && d->teacher_chunk < n ? d->teacher_chunk : n;
+    while (n % chunk) chunk--; /* equal chunks: one teacher graph for the whole batch */
+    const size_t per_image = (size_t)3 * h * w;
+    for (int i0 = 0; i0 < n; i0 += chunk) {
+        CY_TRY(cy_model_run(d->teacher, x + (size_t)i0 * per_image, chunk, h, w, err));
+        CY_TRY(teacher_chunk(d, i0, n, err));
+    }
     double total = 0;
     for (int l = 0; l < d->nl; l++) {
-        CY_TRY(teacher_weights(d, l, err));
         CY_TRY(level(d, student, l, n, backward, &out->level_loss[l], err));
         total += (float)(out->level_loss[l] * d->dis);
     }
