@@ -6,27 +6,10 @@
  * gradients reaching layers 16/19/22 (total, and from the distillation loss
  * alone), on both backends. Tolerances as the training-step test: values
  * 1e-4, gradients 1e-3 relative. Then the refusals of cy_distill_create. */
-#include <cjson/cJSON.h>
 #include "cyolo.h"
 #include "model/distill.h"
 #include "model/model_loss.h"
-#include "test_ref.h"
-
-static cJSON *case_of(cJSON *root, const char *name) {
-    return cJSON_GetObjectItem(cJSON_GetObjectItem(root, "cases"), name);
-}
-
-static float *manifest_targets(cJSON *case3, int *n) {
-    cJSON *rows = cJSON_GetObjectItem(cJSON_GetObjectItem(case3, "targets"), "rows"), *r;
-    *n = cJSON_GetArraySize(rows);
-    float *t = malloc((size_t)*n * 6 * sizeof *t);
-    int i = 0;
-    cJSON_ArrayForEach(r, rows) {
-        for (int k = 0; k < 6; k++) t[i * 6 + k] = (float)cJSON_GetArrayItem(r, k)->valuedouble;
-        i++;
-    }
-    return t;
-}
+#include "test_manifest.h"
 
 /* ||a - ref|| / ||ref|| against a reference file of the same size */
 static void check_rel_l2(const char *what, const float *a, size_t n, const char *ref_name, double tol) {
@@ -318,7 +301,7 @@ int main(void) {
     snprintf(path, sizeof path, "%s/manifest.json", ref_dir());
     char *text = test_slurp(path);
     cJSON *root = text ? cJSON_Parse(text) : NULL;
-    cJSON *case3 = case_of(root, "3_train_loss"), *case4 = case_of(root, "4_distillation");
+    cJSON *case3 = manifest_case(root, "3_train_loss"), *case4 = manifest_case(root, "4_distillation");
     CHECK(case3 && case4, "manifest cases 3/4 missing");
     if (case3 && case4) {
         run(CY_BACKEND_CPU, case3, case4);

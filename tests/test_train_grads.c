@@ -3,22 +3,9 @@
  * loss.sum(). The loss vector and items within 1e-4; the whole gradient
  * vector within 1e-3 relative L2; each tensor's gradient norm within 1e-3
  * relative, except the BN biases whose true gradient is zero (absolute). */
-#include <cjson/cJSON.h>
 #include "cyolo.h"
 #include "model/model_loss.h"
-#include "test_ref.h"
-
-static float *manifest_targets(cJSON *case3, int *n) {
-    cJSON *rows = cJSON_GetObjectItem(cJSON_GetObjectItem(case3, "targets"), "rows"), *r;
-    *n = cJSON_GetArraySize(rows);
-    float *t = malloc((size_t)*n * 6 * sizeof *t);
-    int i = 0;
-    cJSON_ArrayForEach(r, rows) {
-        for (int k = 0; k < 6; k++) t[i * 6 + k] = (float)cJSON_GetArrayItem(r, k)->valuedouble;
-        i++;
-    }
-    return t;
-}
+#include "test_manifest.h"
 
 static int in_list(cJSON *names, const char *name) {
     cJSON *x;
