@@ -1,8 +1,11 @@
+#define _GNU_SOURCE /* gettid */
 #include "data/loader.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 /* One batch in the making or made. */
 typedef struct {
@@ -241,6 +244,11 @@ static slot *slot_of(cy_loader *l, int b) { return &l->slots[(b - l->start) % l-
 
 static void *producer(void *arg) {
     cy_loader *l = arg;
+    /* The training step keeps both cores busy with its own threads: building
+     * ahead should use what they leave idle, not stall them. A lower
+     * priority (inherited by this thread's OpenMP team) does that; when the
+     * step waits for the batch, the producer has the cores to itself. */
+    setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
     pthread_mutex_lock(&l->mu);
     for (;;) {
         while (!l->quit && !(l->run_batch && l->next_build < l->end && slot_of(l, l->next_build)->state == SLOT_FREE))
