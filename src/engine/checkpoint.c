@@ -315,11 +315,21 @@ cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, 
     return CY_OK;
 }
 
-static cy_status tensor_into(const cy_pt_value *root, const char *key, void *dst, size_t bytes, const char *path,
-                             cy_error *err) {
+cy_status cy_checkpoint_tensor_into(const cy_pt_value *root, const char *key, void *dst, size_t bytes,
+                                    const char *path, cy_error *err) {
     const cy_pt_value *t = cy_pt_dict_find(root, key);
     if (!t) return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no '%s'", path, key);
     return cy_pt_tensor_copy(t, dst, bytes, err);
+}
+
+cy_status cy_checkpoint_load_optimizer_state(const cy_pt_value *o, cy_optim *opt, const char *path, cy_error *err) {
+    cy_optim_state os;
+    cy_optim_get_state(opt, &os);
+    CY_TRY(cy_checkpoint_tensor_into(o, "state_a", os.a, os.nparams * sizeof(float), path, err));
+    if (os.b) CY_TRY(cy_checkpoint_tensor_into(o, "state_b", os.b, os.nparams * sizeof(float), path, err));
+    if (os.step) CY_TRY(cy_checkpoint_tensor_into(o, "step", os.step, os.nentries * sizeof(int64_t), path, err));
+    if (os.has_state) CY_TRY(cy_checkpoint_tensor_into(o, "has_state", os.has_state, os.nentries, path, err));
+    return CY_OK;
 }
 
 cy_status cy_checkpoint_resume(const char *path, cy_model *m, cy_optim *opt, cy_ema *ema, int *epoch,
@@ -358,14 +368,9 @@ cy_status cy_checkpoint_resume(const char *path, cy_model *m, cy_optim *opt, cy_
     free(keep_p), free(keep_b), free(keep_c);
     m->weights_version++;
     if (st != CY_OK) goto done;
-    cy_optim_state os;
-    cy_optim_get_state(opt, &os);
-    if ((st = tensor_into(o, "state_a", os.a, os.nparams * sizeof(float), path, err)) != CY_OK) goto done;
-    if (os.b && (st = tensor_into(o, "state_b", os.b, os.nparams * sizeof(float), path, err)) != CY_OK) goto done;
-    if (os.step && (st = tensor_into(o, "step", os.step, os.nentries * sizeof(int64_t), path, err)) != CY_OK) goto done;
-    if (os.has_state && (st = tensor_into(o, "has_state", os.has_state, os.nentries, path, err)) != CY_OK) goto done;
+    if ((st = cy_checkpoint_load_optimizer_state(o, opt, path, err)) != CY_OK) goto done;
     if ((st = cy_model_zero_grad(m, err)) != CY_OK) goto done;
-    if (pend > 0 && (st = tensor_into(root, "grads", m->grads, m->nparams * sizeof(float), path, err)) != CY_OK)
+    if (pend > 0 && (st = cy_checkpoint_tensor_into(root, "grads", m->grads, m->nparams * sizeof(float), path, err)) != CY_OK)
         goto done;
     *epoch = (int)e;
     *pending = (int)pend;

@@ -37,13 +37,6 @@ cy_status cy_checkpoint_put_distill(cy_pt_value *root, const cy_distill *dc, cy_
     return st;
 }
 
-static cy_status copy_tensor(const cy_pt_value *dict, const char *key, void *dst, size_t bytes, const char *path,
-                             cy_error *err) {
-    const cy_pt_value *t = cy_pt_dict_find(dict, key);
-    if (!t) return cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has no '%s'", path, key);
-    return cy_pt_tensor_copy(t, dst, bytes, err);
-}
-
 cy_status cy_checkpoint_resume_distill(const char *path, cy_distill *d, cy_optim *opt, int pending, int *found,
                                        cy_error *err) {
     *found = 0;
@@ -69,17 +62,12 @@ cy_status cy_checkpoint_resume_distill(const char *path, cy_distill *d, cy_optim
             st = cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint has projectors but no projector_optimizer", path);
             goto done;
         }
-        cy_optim_state os;
-        cy_optim_get_state(opt, &os);
-        st = copy_tensor(o, "state_a", os.a, os.nparams * sizeof(float), path, err);
-        if (st == CY_OK && os.b) st = copy_tensor(o, "state_b", os.b, os.nparams * sizeof(float), path, err);
-        if (st == CY_OK && os.step) st = copy_tensor(o, "step", os.step, os.nentries * sizeof(int64_t), path, err);
-        if (st == CY_OK && os.has_state) st = copy_tensor(o, "has_state", os.has_state, os.nentries, path, err);
+        st = cy_checkpoint_load_optimizer_state(o, opt, path, err);
     }
     cy_distill_zero_grad(d);
     if (st == CY_OK && pending > 0)
-        st = copy_tensor(root, "projector_grads", cy_distill_grads(d), cy_distill_nparams(d) * sizeof(float), path,
-                         err);
+        st = cy_checkpoint_tensor_into(root, "projector_grads", cy_distill_grads(d),
+                                       cy_distill_nparams(d) * sizeof(float), path, err);
     if (st == CY_OK) *found = 1;
 done:
     cy_pt_value_free(root);
