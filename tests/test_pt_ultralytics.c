@@ -8,8 +8,10 @@
  *    yolov8-style file with strided/offset fp16 views and shared storages, a
  *    yolo11-style mid-training file with bf16 and float64 tensors; outputs
  *    against what Ultralytics computed from the same saved weights;
+ *  - the model rebuilt for another nc takes every tensor that still fits;
  *  - errors by message: unsupported task/module, shapes that do not fit the
- *    YAML, not a zip, no data.pkl, a refused global, a missing storage record;
+ *    YAML, strides that do not, not a zip, no data.pkl, a refused global, a
+ *    missing storage record, no model inside;
  *  - hostile module trees: not modules, recursion, absurd nesting. */
 #include <unistd.h>
 #include <zip.h>
