@@ -3,7 +3,7 @@
  * backward), the student's loss and backward. Not a test. Build:
  *   gcc -O2 -fopenmp -Iinclude -Isrc bench/profile_distill.c build/libcyolo.a \
  *       -ldnnl -lopenblas -lyaml -lcjson -lpng -ljpeg -lexif -lzip -lcairo -lm -o /tmp/profile_distill
- *   /tmp/profile_distill [student yaml] [teacher yaml] [imgsz] [batch] [steps] */
+ *   /tmp/profile_distill [student yaml] [teacher yaml] [imgsz] [batch] [steps] [teacher chunk] */
 #include <stdio.h>
 #include <stdlib.h>
 #include "core/formula.h"
@@ -18,6 +18,7 @@ static const char *op_name(cy_op op) {
 int main(int argc, char **argv) {
     const char *sy = argc > 1 ? argv[1] : "yolo26n.yaml", *ty = argc > 2 ? argv[2] : "yolo26s.yaml";
     int S = argc > 3 ? atoi(argv[3]) : 320, B = argc > 4 ? atoi(argv[4]) : 8, steps = argc > 5 ? atoi(argv[5]) : 5;
+    int chunk = argc > 6 ? atoi(argv[6]) : -1;
     cy_model *s, *t;
     cy_error e = {0};
     cy_model_params p = cy_model_default_params();
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
+    if (chunk >= 0) cy_distill_set_teacher_chunk(d, chunk);
     cy_model_set_training(s, 1);
     size_t n = (size_t)B * 3 * S * S;
     float *x = malloc(n * 4);
@@ -47,7 +49,7 @@ int main(int argc, char **argv) {
     cy_targets_from_rows(&tg, rows, r, B, 6, &e);
     cy_det_loss_ws *ws;
     cy_det_loss_ws_create(&ws, &e);
-    double ts = 0, tt = 0, tp = 0, tl = 0, tpb = 0;
+    double ts = 0, tfwd = 0, tbwd = 0, tl = 0;
     for (int i = 0; i <= steps; i++) { /* step 0 warms up (primitives, buffers) */
         if (i == 1) t->profile = 1;
         cy_model_loss_out lo;
@@ -57,33 +59,31 @@ int main(int argc, char **argv) {
         double b = cy_now_ms();
         cy_model_zero_grad(s, &e);
         cy_distill_zero_grad(d);
-        cy_model_run(t, x, B, S, S, &e); /* the teacher alone, for its share */
+        cy_distill_forward(d, s, x, B, S, S, 0, &o, &e); /* teacher + projectors + loss, forward only */
         double c = cy_now_ms();
-        cy_distill_forward(d, s, x, B, S, S, 0, &o, &e); /* teacher again + projectors, forward only */
-        double dd = cy_now_ms();
-        cy_distill_forward(d, s, x, B, S, S, 1, &o, &e); /* teacher + projectors forward and backward */
+        cy_distill_forward(d, s, x, B, S, S, 1, &o, &e); /* the same, and the projectors' backward */
         double f = cy_now_ms();
         cy_model_loss(s, ws, &tg, cy_e2e_weights_at(0, 100), 1, &lo, &e);
         double g = cy_now_ms();
-        if (i) {
-            ts += b - a, tt += c - b, tp += (dd - c) - (c - b), tpb += (f - dd) - (dd - c), tl += g - f;
-        }
+        if (i) ts += b - a, tfwd += c - b, tbwd += (f - c) - (c - b), tl += g - f;
     }
+    double teacher = 0, by_op[16] = {0};
+    for (int k = 0; k < t->graph.nnodes; k++) {
+        const cy_node *nd = &t->graph.nodes[k];
+        by_op[nd->op] += nd->fwd_ms, teacher += nd->fwd_ms;
+    }
+    teacher /= 2.0 * steps; /* two distillation forwards a step */
     if (e.msg[0]) fprintf(stderr, "error: %s\n", e.msg);
     printf("%s <- %s, imgsz %d, batch %d, ms per step (mean of %d):\n", sy, ty, S, B, steps);
     printf("  student train forward        %8.1f\n", ts / steps);
-    printf("  teacher eval forward         %8.1f\n", tt / steps);
-    printf("  projectors + loss, forward   %8.1f\n", tp / steps);
-    printf("  projectors, backward         %8.1f\n", tpb / steps);
+    printf("  teacher eval forward         %8.1f (chunks of %d images)\n", teacher, chunk >= 0 ? chunk : 1);
+    printf("  projectors + loss, forward   %8.1f\n", tfwd / steps - teacher);
+    printf("  projectors, backward         %8.1f\n", tbwd / steps);
     printf("  student loss + backward      %8.1f\n", tl / steps);
-    double by_op[16] = {0}, all = 0;
-    for (int k = 0; k < t->graph.nnodes; k++) {
-        const cy_node *nd = &t->graph.nodes[k];
-        by_op[nd->op] += nd->fwd_ms, all += nd->fwd_ms;
-    }
     printf("teacher forward by op (ms per forward):\n");
     for (int op = 0; op < 9; op++)
-        if (by_op[op] > 0) printf("  %-10s %8.1f (%4.1f%%)\n", op_name((cy_op)op), by_op[op] / (3 * steps), 100 * by_op[op] / all);
+        if (by_op[op] > 0)
+            printf("  %-10s %8.1f (%4.1f%%)\n", op_name((cy_op)op), by_op[op] / (2 * steps), 100 * by_op[op] / (2 * steps) / teacher);
     cy_targets_free(&tg);
     cy_det_loss_ws_free(ws);
     cy_distill_free(d);

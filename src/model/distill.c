@@ -73,7 +73,7 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
     if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     d->nl = hs->nfrom;
     d->dis = dis;
-    d->teacher_chunk = 2;
+    d->teacher_chunk = 1;
     size_t off = 0;
     for (int l = 0; l < d->nl; l++) {
         d->s_layer[l] = hs->from[l];

@@ -52,7 +52,7 @@ cy_model *cy_distill_teacher(cy_distill *d);
 int cy_distill_levels(const cy_distill *d);
 double cy_distill_gain(const cy_distill *d);
 void cy_distill_zero_grad(cy_distill *d);
-/* Images per teacher forward (default 2; 0: the whole batch at once): the
+/* Images per teacher forward (default 1; 0: the whole batch at once): the
  * teacher's activation memory scales with it; a batch runs in equal chunks
  * (the largest divisor of the batch not above it). */
 void cy_distill_set_teacher_chunk(cy_distill *d, int images);

@@ -7,7 +7,7 @@
 #include <string.h>
 #include "model/distill_internal.h"
 
-enum { S_X, S_H, S_Y, S_DH, S_DX };
+enum { S_X, S_H, S_Y, S_DH, S_DX, S_ONES };
 
 static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
     if (d->scratch_cap[i] < n) {
@@ -75,7 +75,9 @@ static cy_status teacher_chunk(cy_distill *d, int i0, int n, cy_error *err) {
             }
             /* sigmoid is monotonic: the max of the sigmoids is the sigmoid of the max */
             w[i] = 1.0f / (1.0f + expf(-best));
-            for (size_t c = 0; c < Ct; c++) tf[i * Ct + c] = nhwc ? f[i * Ct + c] : f[(img * Ct + c) * HW + p];
+            if (nhwc) memcpy(tf + i * Ct, f + i * Ct, Ct * sizeof(float));
+            else
+                for (size_t c = 0; c < Ct; c++) tf[i * Ct + c] = f[(img * Ct + c) * HW + p];
         }
     }
     return CY_OK;
@@ -135,16 +137,14 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
     CY_TRY(be->matmul(be, 1, Ct, Ct, (int)P, 1, 0, 1.0f, dY, Ct, 0, H, Ct, 0, 1.0f, gW2, Ct, 0, err));
     CY_TRY(be->matmul(be, 1, (int)P, Ct, Ct, 0, 0, 1.0f, dY, Ct, 0, W2, Ct, 0, 0.0f, dH, Ct, 0, err));
 #pragma omp parallel for schedule(static)
-    for (int c = 0; c < Ct; c++) {
-        double s2 = 0, s1 = 0;
-        for (size_t p = 0; p < P; p++) {
-            s2 += dY[p * Ct + c];
-            if (H[p * Ct + c] <= 0) dH[p * Ct + c] = 0;
-            s1 += dH[p * Ct + c];
-        }
-        gb2[c] += (float)s2;
-        gb1[c] += (float)s1;
-    }
+    for (size_t i = 0; i < P * Ct; i++)
+        if (H[i] <= 0) dH[i] = 0;
+    /* bias gradients: column sums, as a [1, P] x [P, Ct] product with ones */
+    float *ones = scratch(d, S_ONES, P, err);
+    if (!ones) return CY_ERR_MEMORY;
+    for (size_t p = 0; p < P; p++) ones[p] = 1.0f;
+    CY_TRY(be->matmul(be, 1, 1, Ct, (int)P, 0, 0, 1.0f, ones, (int64_t)P, 0, dY, Ct, 0, 1.0f, gb2, Ct, 0, err));
+    CY_TRY(be->matmul(be, 1, 1, Ct, (int)P, 0, 0, 1.0f, ones, (int64_t)P, 0, dH, Ct, 0, 1.0f, gb1, Ct, 0, err));
     /* dW1 += dH^T X, dX = dH W1 */
     CY_TRY(be->matmul(be, 1, Ct, Cs, (int)P, 1, 0, 1.0f, dH, Ct, 0, X, Cs, 0, 1.0f, gW1, Cs, 0, err));
     CY_TRY(be->matmul(be, 1, (int)P, Cs, Ct, 0, 0, 1.0f, dH, Ct, 0, W1, Cs, 0, 0.0f, dX, Cs, 0, err));
