@@ -64,6 +64,9 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
     if (student->detect_layer < 0 || teacher->detect_layer < 0)
         return cy_fail(err, CY_ERR_ARG, "distillation needs a Detect head in both teacher and student");
     CY_TRY(check_family(student, teacher, err));
+    if (student->backend->layout != teacher->backend->layout || strcmp(student->backend->name, teacher->backend->name))
+        return cy_fail(err, CY_ERR_ARG, "teacher and student must run on the same backend (%s vs %s)",
+                       teacher->backend->name, student->backend->name);
     if (student->nc != teacher->nc)
         return cy_fail(err, CY_ERR_ARG,
                        "the teacher predicts %d classes, the student %d: distillation needs the same classes", teacher->nc,
@@ -133,6 +136,9 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
 
 void cy_distill_free(cy_distill *d) {
     if (!d) return;
+    for (int l = 0; l < CY_MAX_LEVELS; l++)
+        for (int k = 0; k < 4; k++)
+            if (d->slots[l][k] && d->teacher) d->teacher->backend->slot_free(d->teacher->backend, d->slots[l][k]);
     cy_model_free(d->teacher);
     free(d->params);
     free(d->grads);

@@ -3,7 +3,7 @@
 #define CY_MODEL_DISTILL_INTERNAL_H
 #include "model/distill.h"
 
-#define DISTILL_SCRATCH 6
+#define DISTILL_SCRATCH 3
 
 struct cy_distill {
     cy_model *teacher;
@@ -19,6 +19,7 @@ struct cy_distill {
     size_t w_len[CY_MAX_LEVELS];
     float *tfeat[CY_MAX_LEVELS];                        /* the teacher's features of the batch, [P, Ct] */
     size_t tfeat_len[CY_MAX_LEVELS];
+    cy_slot slots[CY_MAX_LEVELS][4];                    /* projector convs: forward 1, 2, backward 2, 1 */
     int teacher_chunk;                                  /* images per teacher forward (0: the batch) */
     int w_n, w_hw[CY_MAX_LEVELS];
     float *scratch[DISTILL_SCRATCH];                    /* grown on demand */

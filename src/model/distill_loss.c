@@ -1,13 +1,13 @@
-/* The distillation loss and its backward, one level at a time, on features
- * as [P = n*h*w, C] rows (the cpu backend's NHWC values are already that;
- * NCHW values are transposed into scratch). The projector's 1x1 convs are
- * GEMMs on the backend's matmul. */
+/* The distillation loss and its backward, one level at a time, in the
+ * backend's own layout: the projector's 1x1 convs are the backend's conv2d
+ * and conv2d_backward (oneDNN on cpu), whose input gradient accumulates
+ * straight into the student's neck gradient. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include "model/distill_internal.h"
 
-enum { S_X, S_H, S_Y, S_DH, S_DX, S_ONES };
+enum { S_H, S_Y, S_DH };
 
 static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
     if (d->scratch_cap[i] < n) {
@@ -19,25 +19,10 @@ static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
     return d->scratch[i];
 }
 
-/* value v as [P, C] rows: the value itself (NHWC) or a transposed copy */
-static const float *rows_of(cy_distill *d, const cy_model *m, int v, int slot, cy_error *err) {
-    const cy_value *val = &m->graph.values[v];
-    if (m->backend->layout == CY_LAYOUT_NHWC) return val->data;
-    cy_shape s = val->s;
-    size_t HW = (size_t)s.h * s.w, C = (size_t)s.c;
-    float *r = scratch(d, slot, (size_t)s.n * HW * C, err);
-    if (!r) return NULL;
-#pragma omp parallel for schedule(static)
-    for (int b = 0; b < s.n; b++)
-        for (size_t c = 0; c < C; c++)
-            for (size_t p = 0; p < HW; p++) r[((size_t)b * HW + p) * C + c] = val->data[((size_t)b * C + c) * HW + p];
-    return r;
-}
-
 /* For the images [i0, i0 + g->input.n) of the batch, from the teacher's last
  * forward: w[b, p] = sigmoid(max_c (o2m + o2o) / 2) of every level (or of
- * the only branch), and the hooked features as [P, C] rows, into the
- * full-batch buffers. */
+ * the only branch), and the hooked features (in the backend's layout, whole
+ * images being contiguous in both), into the full-batch buffers. */
 static cy_status teacher_chunk(cy_distill *d, int i0, int n, cy_error *err) {
     cy_model *t = d->teacher;
     const cy_graph *g = &t->graph;
@@ -75,80 +60,74 @@ static cy_status teacher_chunk(cy_distill *d, int i0, int n, cy_error *err) {
             }
             /* sigmoid is monotonic: the max of the sigmoids is the sigmoid of the max */
             w[i] = 1.0f / (1.0f + expf(-best));
-            if (nhwc) memcpy(tf + i * Ct, f + i * Ct, Ct * sizeof(float));
-            else
-                for (size_t c = 0; c < Ct; c++) tf[i * Ct + c] = f[(img * Ct + c) * HW + p];
         }
+        memcpy(tf, f, Pc * Ct * sizeof(float));
     }
     return CY_OK;
 }
 
+static cy_conv_params pointwise(const float *weight, const float *bias, cy_act act) {
+    cy_conv_params cp;
+    memset(&cp, 0, sizeof cp);
+    cp.kh = cp.kw = cp.sh = cp.sw = cp.dh = cp.dw = cp.groups = 1;
+    cp.weight = weight, cp.bias = bias, cp.act = act;
+    cp.weights_version = 0; /* the weights change every step: no cached copy */
+    return cp;
+}
+
 static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backward, double *loss, cy_error *err) {
-    cy_backend *be = student->backend;
+    cy_backend *be = d->teacher->backend; /* the same kind as the student's; lives as long as d */
     int vs = student->graph.layer_value[d->s_layer[l]], vt = d->teacher->graph.layer_value[d->t_layer[l]];
     cy_shape ss = student->graph.values[vs].s, ts = d->teacher->graph.values[vt].s;
     if (ss.h != ts.h || ss.w != ts.w || ss.c != d->cs[l] || ts.c != d->ct[l] || ss.h * ss.w != d->w_hw[l])
         return cy_fail(err, CY_ERR_ARG, "distillation level %d: student feature %dx%dx%dx%d, teacher %dx%dx%dx%d", l,
                        ss.n, ss.c, ss.h, ss.w, ts.n, ts.c, ts.h, ts.w);
-    const int Cs = d->cs[l], Ct = d->ct[l];
-    const size_t P = (size_t)n * ss.h * ss.w;
-    const float *X = rows_of(d, student, vs, S_X, err), *T = d->tfeat[l];
-    float *H = scratch(d, S_H, P * Ct, err), *Y = scratch(d, S_Y, P * Ct, err);
-    if (!X || !T || !H || !Y) return CY_ERR_MEMORY;
+    const int Ct = d->ct[l];
+    const size_t HW = (size_t)ss.h * ss.w, N = (size_t)n * HW * Ct;
+    const cy_shape hs = {n, Ct, ss.h, ss.w};
+    cy_tensor X = cy_graph_tensor(&student->graph, vs);
+    cy_tensor H = {scratch(d, S_H, N, err), hs}, Y = {scratch(d, S_Y, N, err), hs};
+    const float *T = d->tfeat[l], *w = d->w[l];
+    if (!H.data || !Y.data) return CY_ERR_MEMORY;
     const cy_entry *e = &d->entries[4 * l];
-    const float *W1 = d->params + e[0].offset, *b1 = d->params + e[1].offset;
-    const float *W2 = d->params + e[2].offset, *b2 = d->params + e[3].offset;
-    /* H = relu(X W1^T + b1), Y = H W2^T + b2 */
-    CY_TRY(be->matmul(be, 1, (int)P, Ct, Cs, 0, 1, 1.0f, X, Cs, 0, W1, Cs, 0, 0.0f, H, Ct, 0, err));
-#pragma omp parallel for schedule(static)
-    for (size_t p = 0; p < P; p++)
-        for (int c = 0; c < Ct; c++) {
-            float v = H[p * Ct + c] + b1[c];
-            H[p * Ct + c] = v > 0 ? v : 0;
-        }
-    CY_TRY(be->matmul(be, 1, (int)P, Ct, Ct, 0, 1, 1.0f, H, Ct, 0, W2, Ct, 0, 0.0f, Y, Ct, 0, err));
-    const float *w = d->w[l];
+    cy_conv_params c1 = pointwise(d->params + e[0].offset, d->params + e[1].offset, CY_ACT_RELU);
+    cy_conv_params c2 = pointwise(d->params + e[2].offset, d->params + e[3].offset, CY_ACT_NONE);
+    CY_TRY(be->conv2d(be, &d->slots[l][0], &X, &H, &c1, err));
+    CY_TRY(be->conv2d(be, &d->slots[l][1], &H, &Y, &c2, err));
+    /* element i's anchor: NHWC rows are anchors; NCHW planes are channels */
+    const int nhwc = be->layout == CY_LAYOUT_NHWC;
     double num = 0, wsum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : num, wsum)
-    for (size_t p = 0; p < P; p++) {
-        double s = 0;
-        for (int c = 0; c < Ct; c++) {
-            float y = Y[p * Ct + c] + b2[c], diff = y - T[p * Ct + c];
-            Y[p * Ct + c] = diff; /* keep y - t for the backward */
-            s += (double)diff * diff;
-        }
-        num += s * w[p];
-        wsum += w[p];
+#pragma omp parallel for schedule(static) reduction(+ : num)
+    for (size_t i = 0; i < N; i++) {
+        size_t a = nhwc ? i / Ct : (i / (HW * Ct)) * HW + i % HW;
+        float diff = Y.data[i] - T[i];
+        Y.data[i] = diff; /* kept for the backward */
+        num += (double)diff * diff * w[a];
     }
+    for (size_t a = 0; a < (size_t)n * HW; a++) wsum += w[a];
     float den = (float)wsum * (float)Ct + 1e-9f;
     *loss = num / den;
     if (!backward) return CY_OK;
 
     /* d(dis * L * n)/dY = n * dis * 2 (y - t) w / den, in place of y - t */
     const float coef = (float)(n * d->dis * 2.0 / den);
-    float *dY = Y, *dH = scratch(d, S_DH, P * Ct, err), *dX = scratch(d, S_DX, P * Cs, err);
-    if (!dH || !dX) return CY_ERR_MEMORY;
+    cy_tensor dH = {scratch(d, S_DH, N, err), hs};
+    float *dX = cy_model_layer_grad_buffer(student, d->s_layer[l], err);
+    if (!dH.data || !dX) return CY_ERR_MEMORY;
 #pragma omp parallel for schedule(static)
-    for (size_t p = 0; p < P; p++)
-        for (int c = 0; c < Ct; c++) dY[p * Ct + c] *= coef * w[p];
-    float *gW1 = d->grads + e[0].offset, *gb1 = d->grads + e[1].offset;
-    float *gW2 = d->grads + e[2].offset, *gb2 = d->grads + e[3].offset;
-    /* dW2 += dY^T H, db2 += colsum dY, dH = dY W2 masked by relu */
-    CY_TRY(be->matmul(be, 1, Ct, Ct, (int)P, 1, 0, 1.0f, dY, Ct, 0, H, Ct, 0, 1.0f, gW2, Ct, 0, err));
-    CY_TRY(be->matmul(be, 1, (int)P, Ct, Ct, 0, 0, 1.0f, dY, Ct, 0, W2, Ct, 0, 0.0f, dH, Ct, 0, err));
+    for (size_t i = 0; i < N; i++) {
+        size_t a = nhwc ? i / Ct : (i / (HW * Ct)) * HW + i % HW;
+        Y.data[i] *= coef * w[a];
+        dH.data[i] = 0;
+    }
+    c1.act = CY_ACT_NONE; /* the ReLU's backward is the mask below */
+    float *g = d->grads;
+    CY_TRY(be->conv2d_backward(be, &d->slots[l][2], &H, &Y, &dH, g + e[2].offset, g + e[3].offset, &c2, err));
 #pragma omp parallel for schedule(static)
-    for (size_t i = 0; i < P * Ct; i++)
-        if (H[i] <= 0) dH[i] = 0;
-    /* bias gradients: column sums, as a [1, P] x [P, Ct] product with ones */
-    float *ones = scratch(d, S_ONES, P, err);
-    if (!ones) return CY_ERR_MEMORY;
-    for (size_t p = 0; p < P; p++) ones[p] = 1.0f;
-    CY_TRY(be->matmul(be, 1, 1, Ct, (int)P, 0, 0, 1.0f, ones, (int64_t)P, 0, dY, Ct, 0, 1.0f, gb2, Ct, 0, err));
-    CY_TRY(be->matmul(be, 1, 1, Ct, (int)P, 0, 0, 1.0f, ones, (int64_t)P, 0, dH, Ct, 0, 1.0f, gb1, Ct, 0, err));
-    /* dW1 += dH^T X, dX = dH W1 */
-    CY_TRY(be->matmul(be, 1, Ct, Cs, (int)P, 1, 0, 1.0f, dH, Ct, 0, X, Cs, 0, 1.0f, gW1, Cs, 0, err));
-    CY_TRY(be->matmul(be, 1, (int)P, Cs, Ct, 0, 0, 1.0f, dH, Ct, 0, W1, Cs, 0, 0.0f, dX, Cs, 0, err));
-    return cy_model_add_layer_grad(student, d->s_layer[l], dX, err);
+    for (size_t i = 0; i < N; i++)
+        if (H.data[i] <= 0) dH.data[i] = 0;
+    cy_tensor dXt = {dX, ss};
+    return be->conv2d_backward(be, &d->slots[l][3], &X, &dH, &dXt, g + e[0].offset, g + e[1].offset, &c1, err);
 }
 
 cy_status cy_distill_forward(cy_distill *d, cy_model *student, const float *x, int n, int h, int w, int backward,

@@ -196,10 +196,11 @@ cy_status cy_model_zero_grad(cy_model *m, cy_error *err);
 /* Adds src, a head gradient in the [n, C, A] layout of cy_model_raw_head, to
  * the gradient of that head output. */
 cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const float *src, cy_error *err);
-/* Adds rows, a gradient of layer's output of the last training forward given
- * as [n*h*w, c] (NHWC order), to that output's gradient before
- * cy_model_backward (distillation seeds its neck features this way). */
-cy_status cy_model_add_layer_grad(cy_model *m, int layer, const float *rows, cy_error *err);
+/* The gradient buffer of layer's output in the last training forward (the
+ * backend's layout, zeroed at each training forward), to add a gradient
+ * into before cy_model_backward (distillation seeds its neck features this
+ * way); NULL with err set when there is none. */
+float *cy_model_layer_grad_buffer(cy_model *m, int layer, cy_error *err);
 /* The gradient that reached layer's output in the last backward, as NCHW
  * (tests): valid until the next training forward. */
 cy_status cy_model_layer_grad(const cy_model *m, int layer, cy_array *out, cy_error *err);

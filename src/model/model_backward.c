@@ -67,25 +67,14 @@ static int layer_value(const cy_model *m, int layer) {
     return layer >= 0 && layer < m->nlayers && m->graph.layer_value ? m->graph.layer_value[layer] : -1;
 }
 
-cy_status cy_model_add_layer_grad(cy_model *m, int layer, const float *rows, cy_error *err) {
+float *cy_model_layer_grad_buffer(cy_model *m, int layer, cy_error *err) {
     cy_graph *g = &m->graph;
-    if (!g->training || !g->planned) return cy_fail(err, CY_ERR_ARG, "no training forward has run");
     int v = layer_value(m, layer);
-    if (v <= 0) return cy_fail(err, CY_ERR_ARG, "layer %d has no tensor output", layer);
-    cy_shape s = g->values[v].s;
-    float *d = value_grad(m, v, err);
-    if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory for gradients");
-    size_t HW = (size_t)s.h * s.w, C = (size_t)s.c, N = HW * C * (size_t)s.n;
-    if (m->backend->layout == CY_LAYOUT_NHWC) {
-#pragma omp parallel for schedule(static)
-        for (size_t i = 0; i < N; i++) d[i] += rows[i];
-    } else {
-#pragma omp parallel for schedule(static)
-        for (int b = 0; b < s.n; b++)
-            for (size_t p = 0; p < HW; p++)
-                for (size_t c = 0; c < C; c++) d[((size_t)b * C + c) * HW + p] += rows[((size_t)b * HW + p) * C + c];
+    if (!g->training || !g->planned || v <= 0) {
+        cy_fail(err, CY_ERR_ARG, "layer %d: no training forward to add a gradient to", layer);
+        return NULL;
     }
-    return CY_OK;
+    return value_grad(m, v, err);
 }
 
 cy_status cy_model_layer_grad(const cy_model *m, int layer, cy_array *out, cy_error *err) {
