@@ -165,6 +165,13 @@ int main(void) {
     CHECK(run(k, &err) != CY_OK && strstr(err.msg, "6 classes") && strstr(err.msg, "1"),
           "6-class teacher, single_cls student: '%s'", err.msg);
 
+    /* a teacher that is not a detector (an Ultralytics segmentation checkpoint) */
+    cy_args *sg = base(proj, "yolo26n.yaml", "seg");
+    set(sg, "distill_model", "tests/fixtures/pt/ul_seg_tiny.pt");
+    CHECK(run(sg, &err) != CY_OK && strstr(err.msg, "ul_seg_tiny.pt") && strstr(err.msg, "Segment"),
+          "segmentation teacher: '%s'", err.msg);
+    cy_args_free(sg);
+
     /* a smaller teacher: allowed, with a warning */
     cy_model_params mp = cy_model_default_params();
     mp.nc = 6;
