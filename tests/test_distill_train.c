@@ -8,6 +8,7 @@
  * class count are refused by message before any run folder appears; a
  * smaller teacher is allowed with a warning. */
 #include <unistd.h>
+#include "engine/checkpoint.h"
 #include "engine/distill_setup.h"
 #include "engine/trainer.h"
 #include "io/pt.h"
@@ -133,6 +134,9 @@ int main(void) {
     CHECK(run(b, &err) == CY_OK, "resume b: %s", err.msg);
     cy_pt_value *rb = NULL;
     CHECK(cy_pt_read(path2, &rb, &err) == CY_OK, "%s", err.msg);
+    cy_model *again = NULL; /* a resumed run's checkpoint still holds its model YAML */
+    CHECK(cy_checkpoint_load_model(path2, NULL, 1, &again, &err) == CY_OK, "reload the resumed last.pt: %s", err.msg);
+    cy_model_free(again);
     static const char *keys[] = {"model", "ema", "optimizer", "projector", "projector_optimizer", "epoch"};
     for (size_t i = 0; last && rb && i < sizeof keys / sizeof *keys; i++) {
         const cy_pt_value *x = cy_pt_dict_find(last, keys[i]), *y = cy_pt_dict_find(rb, keys[i]);

@@ -111,7 +111,7 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
     const cy_model *m = c->model;
     cy_pt_value *root = NULL, *v = NULL;
     cy_status st;
-    char *yaml_text = NULL, *csv = NULL;
+    char *csv = NULL;
     PUT(cy_pt_dict_new(&root, 0, err));
     PUT(cy_pt_dict_put_int(root, "epoch", c->epoch, err));
     PUT(cy_pt_dict_put_float(root, "best_fitness", c->best_fitness, err));
@@ -130,10 +130,10 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
         PUT(take(root, "optimizer", &v, err));
     }
     PUT(cy_pt_dict_new(&v, 0, err));
-    yaml_text = read_text(m->yaml_path);
+
     char scale[2] = {m->scale, 0};
     if ((st = cy_pt_dict_put_str(v, "yaml_file", m->yaml_path, err)) != CY_OK ||
-        (st = cy_pt_dict_put_str(v, "yaml", yaml_text ? yaml_text : "", err)) != CY_OK ||
+        (st = cy_pt_dict_put_str(v, "yaml", m->yaml_text ? m->yaml_text : "", err)) != CY_OK ||
         (st = cy_pt_dict_put_str(v, "scale", scale, err)) != CY_OK ||
         (st = cy_pt_dict_put_str(v, "name", m->name, err)) != CY_OK ||
         (st = cy_pt_dict_put_int(v, "nc", m->nc, err)) != CY_OK)
@@ -188,7 +188,6 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
 done:
     cy_pt_value_free(v);
     cy_pt_value_free(root);
-    free(yaml_text);
     free(csv);
     return st;
 }

@@ -17,6 +17,7 @@ void cy_model_free(cy_model *m) {
     if (!m) return;
     cy_graph_free(m);
     cy_backend_destroy(m->backend);
+    free(m->yaml_text);
     free(m->layers);
     free(m->entries);
     free(m->params);
@@ -41,6 +42,21 @@ static cy_status find_strides(cy_model *m, cy_error *err) {
     return CY_OK;
 }
 
+static char *slurp(const char *path) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    char *s = NULL;
+    long n = -1;
+    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
+    if (n >= 0 && n < (16L << 20) && !fseek(f, 0, SEEK_SET) && (s = malloc((size_t)n + 1)) &&
+        fread(s, 1, (size_t)n, f) == (size_t)n)
+        s[n] = 0;
+    else
+        free(s), s = NULL;
+    fclose(f);
+    return s;
+}
+
 static cy_status create(cy_model **out, const char *yaml_path, const char *text, const char *name, char scale,
                         const cy_model_params *pp, cy_error *err) {
     *out = NULL;
@@ -50,6 +66,8 @@ static cy_status create(cy_model **out, const char *yaml_path, const char *text,
     m->loss_gain[0] = 7.5, m->loss_gain[1] = 0.5, m->loss_gain[2] = 1.5;
     cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
                         : cy_model_parse_yaml(m, yaml_path, p.nc, err);
+    if (st == CY_OK && !(m->yaml_text = text ? strdup(text) : slurp(m->yaml_path)))
+        st = cy_fail(err, CY_ERR_IO, "%s: cannot read the model YAML again", m->yaml_path);
     if (st == CY_OK) st = find_strides(m, err); /* registers the state too */
     if (st == CY_OK) m->gflops_640 = cy_model_gflops(m, 640);
     if (st == CY_OK) {

@@ -125,6 +125,7 @@ typedef struct {
 
 struct cy_model {
     char yaml_path[512];
+    char *yaml_text;             /* the YAML the model was built from (checkpoints store it) */
     char name[64];               /* e.g. "yolo26n", for the summary line */
     char scale;                  /* 0 if the YAML has no scales */
     int nc, reg_max, end2end, end2end_given, legacy;
