@@ -68,5 +68,14 @@ expect nonzero "zip_bomb.pt: record data/0 would unpack to more than the file ca
     "$CYOLO" info model=tests/fuzz/regressions/zip_bomb.pt
 expect nonzero "$T/none.pt: cannot open" -- "$CYOLO" info model="$T/none.pt"
 
+# a new training run from Ultralytics' checkpoint (model=x.pt, no resume): its
+# YAML and the weights that fit the built-in set's 6 classes (the class
+# branches are narrower for 6 classes: c3 = max(c, min(nc, 100))); as a teacher
+# for that set it is refused (80 classes)
+export CYOLO_DATASETS="$T/datasets"
+expect 0 "Transferred 606/708 items from pretrained weights" -- "$CYOLO" train model="$REF" epochs=1 imgsz=64 \
+    batch=8 fraction=0.05 plots=False val=False project="$T/runs" name=ul
+expect nonzero "the teacher predicts 80 classes, the dataset has 6" -- "$CYOLO" train model=yolo26n.yaml \
+    distill_model="$REF" epochs=1 imgsz=64 batch=8 fraction=0.05 project="$T/runs" name=ulteacher
 echo "cli_pt: $pass passed, $fail failed"
 [ $fail -eq 0 ]

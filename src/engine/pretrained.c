@@ -50,25 +50,6 @@ void cy_model_transfer(cy_model *dst, const cy_model *src, int *transferred) {
     *transferred = n;
 }
 
-/* A model built from the YAML a cyolo checkpoint carries, with mp's nc. */
-static cy_status model_from_checkpoint_yaml(const char *path, const cy_model_params *mp, cy_model **out,
-                                            cy_error *err) {
-    cy_pt_value *root = NULL;
-    CY_TRY(cy_pt_read(path, &root, err));
-    const cy_pt_value *y = cy_pt_dict_find(root, "yaml");
-    const char *text = NULL, *scale = "", *name = "";
-    cy_status st;
-    if (!y || cy_pt_get_str(y, "yaml", &text, NULL) != CY_OK || !*text) {
-        st = cy_fail(err, CY_ERR_FORMAT, "%s: the checkpoint holds no model YAML to build a new model from", path);
-    } else {
-        cy_pt_get_str(y, "scale", &scale, NULL);
-        cy_pt_get_str(y, "name", &name, NULL);
-        st = cy_model_create_from_text(out, path, name, text, scale[0], mp, err);
-    }
-    cy_pt_value_free(root);
-    return st;
-}
-
 static cy_status transfer_from(cy_model *dst, const char *weights, FILE *log, cy_error *err) {
     cy_model *src = NULL;
     CY_TRY(cy_checkpoint_load_model(weights, NULL, 1, &src, err)); /* EMA first, as attempt_load_one_weight */
@@ -86,8 +67,8 @@ cy_status cy_train_models_create(const char *model_arg, const char *pretrained, 
     cy_status st;
     if (is_pt(model_arg)) {
         weights = model_arg;
-        if ((st = model_from_checkpoint_yaml(model_arg, mp, train, err)) == CY_OK)
-            st = model_from_checkpoint_yaml(model_arg, mp, val, err);
+        if ((st = cy_checkpoint_create_model(model_arg, mp, train, err)) == CY_OK) /* cyolo's or Ultralytics' */
+            st = cy_checkpoint_create_model(model_arg, mp, val, err);
     } else {
         if (pretrained && *pretrained && strcmp(pretrained, "True") && strcmp(pretrained, "False")) {
             if (!is_pt(pretrained))
