@@ -4,13 +4,13 @@
 # student without and with distill_model= that teacher (same epochs, seed and
 # settings), and print the three models' mAP50-95 side by side.
 #
-#   bash scripts/distill_demo.sh [imgsz=160] [epochs=20] [teacher_epochs=30] [batch=16] [dis=6.0]
+#   bash scripts/distill_demo.sh [imgsz=160] [epochs=20] [teacher_epochs=20] [batch=16] [dis=6.0]
 #
 # Full-size settings for real use (README): imgsz=640, epochs=100 for all
 # three, on your own data=.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-IMGSZ=160 EPOCHS=20 TEACHER_EPOCHS=30 BATCH=16 DIS=6.0
+IMGSZ=160 EPOCHS=20 TEACHER_EPOCHS=20 BATCH=16 DIS=6.0
 for kv in "$@"; do
     case "$kv" in
     imgsz=*) IMGSZ=${kv#*=} ;;
