@@ -76,7 +76,7 @@ int main(int argc, char **argv) {
     if (e.msg[0]) fprintf(stderr, "error: %s\n", e.msg);
     printf("%s <- %s, imgsz %d, batch %d, ms per step (mean of %d):\n", sy, ty, S, B, steps);
     printf("  student train forward        %8.1f\n", ts / steps);
-    printf("  teacher eval forward         %8.1f (chunks of %d images)\n", teacher, chunk >= 0 ? chunk : 1);
+    printf("  teacher eval forward         %8.1f (chunks of %d images, 0: auto)\n", teacher, chunk >= 0 ? chunk : 0);
     printf("  projectors + loss, forward   %8.1f\n", tfwd / steps - teacher);
     printf("  projectors, backward         %8.1f\n", tbwd / steps);
     printf("  student loss + backward      %8.1f\n", tl / steps);

@@ -76,7 +76,6 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
     if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     d->nl = hs->nfrom;
     d->dis = dis;
-    d->teacher_chunk = 1;
     size_t off = 0;
     for (int l = 0; l < d->nl; l++) {
         d->s_layer[l] = hs->from[l];
@@ -165,5 +164,5 @@ size_t cy_distill_nparams(const cy_distill *d) { return d->nparams; }
 cy_model *cy_distill_teacher(cy_distill *d) { return d->teacher; }
 int cy_distill_levels(const cy_distill *d) { return d->nl; }
 double cy_distill_gain(const cy_distill *d) { return d->dis; }
-void cy_distill_set_teacher_chunk(cy_distill *d, int images) { d->teacher_chunk = images > 0 ? images : 0; }
+void cy_distill_set_teacher_chunk(cy_distill *d, int images) { d->teacher_chunk = images; }
 void cy_distill_zero_grad(cy_distill *d) { memset(d->grads, 0, d->nparams * sizeof(float)); }

@@ -52,9 +52,11 @@ cy_model *cy_distill_teacher(cy_distill *d);
 int cy_distill_levels(const cy_distill *d);
 double cy_distill_gain(const cy_distill *d);
 void cy_distill_zero_grad(cy_distill *d);
-/* Images per teacher forward (default 1; 0: the whole batch at once): the
- * teacher's activation memory scales with it; a batch runs in equal chunks
- * (the largest divisor of the batch not above it). */
+/* Images per teacher forward: 0 (the default) picks about two 320x320
+ * images' worth (2 at 320, 8 at 160, 1 at 640), so the teacher's activation
+ * memory stays small while small images still make batches the kernels run
+ * well; a batch runs in equal chunks (the largest divisor of the batch not
+ * above it); a value >= the batch runs the batch at once. */
 void cy_distill_set_teacher_chunk(cy_distill *d, int images);
 
 /* After the student's training forward on x: the teacher forward on x, the

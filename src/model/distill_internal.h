@@ -20,7 +20,7 @@ struct cy_distill {
     float *tfeat[CY_MAX_LEVELS];                        /* the teacher's features of the batch, [P, Ct] */
     size_t tfeat_len[CY_MAX_LEVELS];
     cy_slot slots[CY_MAX_LEVELS][4];                    /* projector convs: forward 1, 2, backward 2, 1 */
-    int teacher_chunk;                                  /* images per teacher forward (0: the batch) */
+    int teacher_chunk;                                  /* images per teacher forward (0: auto) */
     int w_n, w_hw[CY_MAX_LEVELS];
     float *scratch[DISTILL_SCRATCH];                    /* grown on demand */
     size_t scratch_cap[DISTILL_SCRATCH];

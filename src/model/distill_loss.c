@@ -138,7 +138,10 @@ cy_status cy_distill_forward(cy_distill *d, cy_model *student, const float *x, i
         return cy_fail(err, CY_ERR_ARG, "distillation needs the student's training forward on the same batch first");
     /* the teacher in chunks of images: its activations stay a fraction of
      * the batch's, only the outputs the loss reads are kept for all */
-    int chunk = d->teacher_chunk > 0 && d->teacher_chunk < n ? d->teacher_chunk : n;
+    int chunk = d->teacher_chunk;
+    if (chunk <= 0) /* auto: about two 320x320 images' worth of activations per forward */
+        chunk = (int)((2L * 320 * 320 + (long)h * w - 1) / ((long)h * w));
+    if (chunk > n) chunk = n;
     while (n % chunk) chunk--; /* equal chunks: one teacher graph for the whole batch */
     const size_t per_image = (size_t)3 * h * w;
     for (int i0 = 0; i0 < n; i0 += chunk) {
