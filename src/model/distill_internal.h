@@ -3,7 +3,7 @@
 #define CY_MODEL_DISTILL_INTERNAL_H
 #include "model/distill.h"
 
-#define DISTILL_SCRATCH 3
+#define DISTILL_SCRATCH 2
 
 struct cy_distill {
     cy_model *teacher;

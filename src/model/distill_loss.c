@@ -7,7 +7,7 @@
 #include <string.h>
 #include "model/distill_internal.h"
 
-enum { S_H, S_Y, S_DH };
+enum { S_H, S_Y };
 
 static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
     if (d->scratch_cap[i] < n) {
@@ -111,7 +111,7 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
 
     /* d(dis * L * n)/dY = n * dis * 2 (y - t) w / den, in place of y - t */
     const float coef = (float)(n * d->dis * 2.0 / den);
-    cy_tensor dH = {scratch(d, S_DH, N, err), hs};
+    cy_tensor dH = {d->tfeat[l], hs}; /* the teacher's features are spent: their buffer holds dH */
     float *dX = cy_model_layer_grad_buffer(student, d->s_layer[l], err);
     if (!dH.data || !dX) return CY_ERR_MEMORY;
 #pragma omp parallel for schedule(static)
