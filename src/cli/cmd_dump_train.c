@@ -87,7 +87,9 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     if (cli_get_int(a, "epoch", 0, 0, 1000000, &epoch) || cli_get_int(a, "epochs", 100, 1, 1000000, &epochs))
         return 2;
     const char *dpath = cli_get(a, "distill_model", NULL), *dinit = cli_get(a, "distill_init", "default");
-    const char *dis_s = cli_get(a, "dis", "6.0"), *backend = cli_get(a, "backend", "cpu");
+    const char *dis_s = cli_get(a, "dis", "6.0");
+    cy_backend_kind backend;
+    if (cli_get_backend(a, &backend)) return 2;
     char *end;
     double dis = strtod(dis_s, &end);
     if (*end || !(dis >= 0)) {
@@ -121,7 +123,7 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     cy_model_summarize(m, &s);
     if (dpath) {
         cy_distill_setup ds = {.teacher = dpath, .dis = dis, .formula = !strcmp(dinit, "formula"), .nc = s.nc,
-                               .backend = !strcmp(backend, "ref") ? CY_BACKEND_REF : CY_BACKEND_CPU};
+                               .backend = backend};
         if (cy_distill_setup_create(&ds, m, NULL, &dist, &err) != CY_OK) {
             rc = cli_report(&err);
             goto done;

@@ -18,6 +18,8 @@ int cmd_benchmark_train(cli_args *a);
 /* Shared by the commands: model=, nc=, init=, backend=, threads=. Returns 0,
  * or the exit code after printing the error. */
 int cli_open_model(cli_args *a, cy_model **m, int default_formula);
+/* backend=cpu|ref (default cpu); 2 after printing an error for another value. */
+int cli_get_backend(cli_args *a, cy_backend_kind *out);
 int cli_report(const cy_error *err);
 /* The built-in image: the manifest's formula input, [n, 3, h, w] (malloc'd). */
 float *cli_builtin_image(int n, int h, int w);

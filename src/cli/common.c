@@ -10,6 +10,17 @@ int cli_report(const cy_error *err) {
     return err->status == CY_ERR_ARG ? 2 : 1;
 }
 
+int cli_get_backend(cli_args *a, cy_backend_kind *out) {
+    const char *backend = cli_get(a, "backend", "cpu");
+    if (!strcmp(backend, "cpu")) *out = CY_BACKEND_CPU;
+    else if (!strcmp(backend, "ref")) *out = CY_BACKEND_REF;
+    else {
+        fprintf(stderr, "error: backend=%s: expected 'cpu' or 'ref'\n", backend);
+        return 2;
+    }
+    return 0;
+}
+
 int cli_open_model(cli_args *a, cy_model **m, int default_formula) {
     const char *model = cli_get(a, "model", NULL);
     if (!model) {
@@ -29,13 +40,7 @@ int cli_open_model(cli_args *a, cy_model **m, int default_formula) {
         fprintf(stderr, "error: init=%s: expected 'formula' or 'default'\n", init);
         return 2;
     }
-    const char *backend = cli_get(a, "backend", "cpu");
-    if (!strcmp(backend, "cpu")) p.backend = CY_BACKEND_CPU;
-    else if (!strcmp(backend, "ref")) p.backend = CY_BACKEND_REF;
-    else {
-        fprintf(stderr, "error: backend=%s: expected 'cpu' or 'ref'\n", backend);
-        return 2;
-    }
+    if (cli_get_backend(a, &p.backend)) return 2;
     cy_error err = {0};
     if (cy_model_create(m, model, &p, &err) != CY_OK) {
         /* a bad model file is a runtime failure, not a usage error */

@@ -17,13 +17,7 @@ int cli_open_checkpoint(cli_args *a, cy_model **m) {
     long threads;
     if (cli_get_int(a, "threads", 0, 0, 1024, &threads)) return 2;
     p.threads = (int)threads;
-    const char *backend = cli_get(a, "backend", "cpu");
-    if (!strcmp(backend, "cpu")) p.backend = CY_BACKEND_CPU;
-    else if (!strcmp(backend, "ref")) p.backend = CY_BACKEND_REF;
-    else {
-        fprintf(stderr, "error: backend=%s: expected 'cpu' or 'ref'\n", backend);
-        return 2;
-    }
+    if (cli_get_backend(a, &p.backend)) return 2;
     if (cli_get(a, "init", NULL) || cli_get(a, "nc", NULL)) {
         fprintf(stderr, "error: %s is a checkpoint: it brings its own weights and classes (init= and nc= are for YAML models)\n",
                 model);
