@@ -5,9 +5,7 @@
 #include "engine/checkpoint.h"
 
 int cli_model_is_checkpoint(cli_args *a) {
-    const char *model = cli_get(a, "model", NULL);
-    size_t n = model ? strlen(model) : 0;
-    return n > 3 && !strcmp(model + n - 3, ".pt");
+    return cy_is_checkpoint_path(cli_get(a, "model", NULL));
 }
 
 int cli_open_checkpoint(cli_args *a, cy_model **m) {

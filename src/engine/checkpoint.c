@@ -289,12 +289,16 @@ cy_status cy_checkpoint_create_model(const char *path, const cy_model_params *p,
     return st;
 }
 
+int cy_is_checkpoint_path(const char *path) {
+    size_t n = path ? strlen(path) : 0;
+    return n > 3 && !strcmp(path + n - 3, ".pt");
+}
+
 cy_status cy_checkpoint_load_names(const char *model_path, int nc, char ***out, cy_error *err) {
     *out = calloc(nc > 0 ? nc : 1, sizeof **out);
     if (!*out) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     cy_ckpt_model c = {0};
-    size_t len = strlen(model_path);
-    if (len > 3 && !strcmp(model_path + len - 3, ".pt") && cy_ckpt_model_open(model_path, 1, &c, NULL) == CY_OK) {
+    if (cy_is_checkpoint_path(model_path) && cy_ckpt_model_open(model_path, 1, &c, NULL) == CY_OK) {
         for (int i = 0; c.names && i < nc; i++) {
             const cy_pt_value *v = c.names->kind == CY_PT_LIST
                                        ? ((size_t)i < c.names->u.seq.len ? c.names->u.seq.items[i] : NULL)

@@ -29,6 +29,9 @@ typedef struct {
 
 cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error *err);
 
+/* A path that names a checkpoint (ends in ".pt") rather than a model YAML. */
+int cy_is_checkpoint_path(const char *path);
+
 /* Resume: loads a checkpoint's raw model weights into m, the optimizer
  * state into opt, the EMA weights and updates into ema, and the gradients
  * of a partly accumulated step into m->grads; returns the finished epoch,

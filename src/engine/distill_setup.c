@@ -10,7 +10,7 @@ static int ends_with(const char *s, const char *suffix) {
 
 /* class names differ: a teacher that carries names must carry the dataset's */
 static cy_status check_names(const char *path, const cy_model *teacher, char *const *names, int nc, cy_error *err) {
-    if (!names || !ends_with(path, ".pt")) return CY_OK;
+    if (!names || !cy_is_checkpoint_path(path)) return CY_OK;
     char **tn = NULL;
     cy_status st = cy_checkpoint_load_names(path, teacher->nc, &tn, err);
     for (int i = 0; st == CY_OK && i < nc && i < teacher->nc; i++) {

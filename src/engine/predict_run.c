@@ -108,9 +108,8 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
     char **names = NULL;
     int nc = 0;
     if (st == CY_OK) {
-        size_t len = strlen(model_path);
-        st = len > 3 && !strcmp(model_path + len - 3, ".pt") ? cy_checkpoint_load_model(model_path, NULL, 1, &m, err)
-                                                              : cy_model_create(&m, model_path, NULL, err);
+        st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, NULL, 1, &m, err)
+                                                : cy_model_create(&m, model_path, NULL, err);
     }
     if (st == CY_OK) {
         cy_model_summary s;

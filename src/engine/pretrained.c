@@ -4,11 +4,6 @@
 #include "io/pt.h"
 #include "io/pt_value.h"
 
-static int is_pt(const char *path) {
-    size_t n = path ? strlen(path) : 0;
-    return n > 3 && !strcmp(path + n - 3, ".pt");
-}
-
 /* where an entry's values live, and how big one value is */
 static char *entry_data(const cy_model *m, const cy_entry *e, size_t *elem) {
     *elem = e->kind == CY_ENTRY_COUNTER ? sizeof(int64_t) : sizeof(float);
@@ -65,13 +60,13 @@ cy_status cy_train_models_create(const char *model_arg, const char *pretrained, 
     *train = *val = NULL;
     const char *weights = NULL;
     cy_status st;
-    if (is_pt(model_arg)) {
+    if (cy_is_checkpoint_path(model_arg)) {
         weights = model_arg;
         if ((st = cy_checkpoint_create_model(model_arg, mp, train, err)) == CY_OK) /* cyolo's or Ultralytics' */
             st = cy_checkpoint_create_model(model_arg, mp, val, err);
     } else {
         if (pretrained && *pretrained && strcmp(pretrained, "True") && strcmp(pretrained, "False")) {
-            if (!is_pt(pretrained))
+            if (!cy_is_checkpoint_path(pretrained))
                 return cy_fail(err, CY_ERR_ARG, "pretrained=%s: expected True, False or a .pt checkpoint", pretrained);
             weights = pretrained;
         }

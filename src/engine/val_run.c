@@ -65,9 +65,8 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         nc = single_cls ? 1 : ds->nc;
         cy_model_params mp = cy_model_default_params();
         mp.nc = nc;
-        size_t len = strlen(model_path);
-        st = len > 3 && !strcmp(model_path + len - 3, ".pt") ? cy_checkpoint_load_model(model_path, &mp, 1, &m, err)
-                                                              : cy_model_create(&m, model_path, &mp, err);
+        st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, &mp, 1, &m, err)
+                                                : cy_model_create(&m, model_path, &mp, err);
     }
     if (st == CY_OK) {
         cy_model_summary s;
