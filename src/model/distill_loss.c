@@ -9,14 +9,15 @@
 
 enum { S_H, S_Y };
 
-static float *scratch(cy_distill *d, int i, size_t n, cy_error *err) {
-    if (d->scratch_cap[i] < n) {
-        free(d->scratch[i]);
-        d->scratch[i] = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
-        d->scratch_cap[i] = d->scratch[i] ? n : 0;
-        if (!d->scratch[i]) cy_fail(err, CY_ERR_MEMORY, "out of memory for distillation buffers");
+/* *buf holding at least n floats (64-byte aligned), grown on demand */
+static float *grow(float **buf, size_t *cap, size_t n, cy_error *err) {
+    if (*cap < n) {
+        free(*buf);
+        *buf = aligned_alloc(64, ((n * sizeof(float) + 63) / 64) * 64);
+        *cap = *buf ? n : 0;
+        if (!*buf) cy_fail(err, CY_ERR_MEMORY, "out of memory for distillation buffers");
     }
-    return d->scratch[i];
+    return *buf;
 }
 
 /* For the images [i0, i0 + g->input.n) of the batch, from the teacher's last
@@ -32,17 +33,8 @@ static cy_status teacher_chunk(cy_distill *d, int i0, int n, cy_error *err) {
         cy_shape s = g->values[vm].s, fs = g->values[vf].s;
         size_t HW = (size_t)s.h * s.w, P = (size_t)n * HW, C = (size_t)s.c, Ct = (size_t)fs.c;
         if (i0 == 0) {
-            if (d->w_len[l] < P) {
-                free(d->w[l]);
-                d->w[l] = malloc(P * sizeof(float));
-                d->w_len[l] = d->w[l] ? P : 0;
-            }
-            if (d->tfeat_len[l] < P * Ct) {
-                free(d->tfeat[l]);
-                d->tfeat[l] = aligned_alloc(64, ((P * Ct * sizeof(float) + 63) / 64) * 64);
-                d->tfeat_len[l] = d->tfeat[l] ? P * Ct : 0;
-            }
-            if (!d->w[l] || !d->tfeat[l]) return cy_fail(err, CY_ERR_MEMORY, "out of memory for the teacher's outputs");
+            if (!grow(&d->w[l], &d->w_len[l], P, err) || !grow(&d->tfeat[l], &d->tfeat_len[l], P * Ct, err))
+                return CY_ERR_MEMORY;
             d->w_n = n;
             d->w_hw[l] = (int)HW;
         }
@@ -86,7 +78,7 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
     const size_t HW = (size_t)ss.h * ss.w, N = (size_t)n * HW * Ct;
     const cy_shape hs = {n, Ct, ss.h, ss.w};
     cy_tensor X = cy_graph_tensor(&student->graph, vs);
-    cy_tensor H = {scratch(d, S_H, N, err), hs}, Y = {scratch(d, S_Y, N, err), hs};
+    cy_tensor H = {grow(&d->scratch[S_H], &d->scratch_cap[S_H], N, err), hs}, Y = {grow(&d->scratch[S_Y], &d->scratch_cap[S_Y], N, err), hs};
     const float *T = d->tfeat[l], *w = d->w[l];
     if (!H.data || !Y.data) return CY_ERR_MEMORY;
     const cy_entry *e = &d->entries[4 * l];
