@@ -58,6 +58,7 @@ typedef enum { CY_BACKEND_CPU = 0, CY_BACKEND_REF } cy_backend_kind;
 typedef struct {
     cy_init init;
     int nc;                  /* > 0 overrides the YAML's nc */
+    int channels;            /* > 0 overrides the YAML's input channels (default 3) */
     cy_backend_kind backend; /* CPU (oneDNN, fast) or REF (plain C reference) */
     int threads;             /* <= 0: all cores */
     int verbose;             /* reserved */
@@ -80,6 +81,7 @@ CY_API cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init,
 typedef struct {
     int layers;          /* number of YAML layers */
     int nc;
+    int channels;        /* input channels (YAML `channels`, default 3) */
     int reg_max;
     int end2end;
     int64_t params;      /* parameters (learned and fixed, as model.info()) */
@@ -94,8 +96,9 @@ CY_API cy_status cy_model_summarize(const cy_model *m, cy_model_summary *out);
 /* Writes the per-layer table and summary line of `cyolo info` to `f` (FILE*). */
 CY_API cy_status cy_model_print_info(const cy_model *m, void *file, cy_error *err);
 
-/* Eval-mode forward on a float32 NCHW input in [0,1]; h and w must be
- * multiples of the model's max stride.
+/* Eval-mode forward on a float32 NCHW input in [0,1] with the model's
+ * input channels (cy_model_summary.channels); h and w must be multiples of
+ * the model's max stride.
  * end2end models: out is [n, k, 6] rows (x1, y1, x2, y2, score, class),
  * k = min(max_det, anchors), best first; others: the decoded [n, 4+nc, anchors]
  * tensor (xywh boxes in pixels, sigmoid scores), to be passed to cy_nms.

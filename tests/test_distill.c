@@ -6,7 +6,10 @@
  * gradients reaching layers 16/19/22 (total, and from the distillation loss
  * alone), on both backends. Tolerances as the training-step test: values
  * 1e-4, gradients 1e-3 relative. Then the refusals of cy_distill_create. */
+#include <unistd.h>
 #include "cyolo.h"
+#include "engine/checkpoint.h"
+#include "engine/distill_setup.h"
 #include "model/distill.h"
 #include "model/model_loss.h"
 #include "test_manifest.h"
@@ -296,6 +299,164 @@ static void other_families(const char *student_yaml, const char *teacher_yaml) {
     cy_model_free(s);
 }
 
+/* distill_precision=bf16: the teacher's convolutions round their inputs and
+ * weights to bfloat16. dis_loss and the teacher weights w move by about
+ * bf16's relative step (2^-8) and no more; the cpu kernel (AVX512-BF16)
+ * gives what the reference's rounding gives; unknown precisions and the
+ * setup's text are refused by name. */
+static void bf16_teacher(void) {
+    cy_error err = {0};
+    const int n = 2, h = 128, w = 160;
+    float *x = formula_input(n, h, w);
+    double dis[2][2] = {{0}}; /* [backend][fp32, bf16] */
+    float *tw[2][2][3] = {{{0}}};
+    size_t twn[3] = {0};
+    for (int b = 0; b < 2; b++) {
+        cy_backend_kind kind = b ? CY_BACKEND_REF : CY_BACKEND_CPU;
+        cy_model *s = formula_model("yolo26n.yaml", kind), *t = formula_model("yolo26s.yaml", kind);
+        cy_distill *d = NULL;
+        if (!s || !t || cy_distill_create(&d, s, t, 6.0, 0, &err) != CY_OK) {
+            CHECK(0, "bf16 setup: %s", err.msg);
+            return;
+        }
+        cy_distill_init_formula(d);
+        cy_model_set_training(s, 1);
+        CHECK(cy_model_run(s, x, n, h, w, &err) == CY_OK, "%s", err.msg);
+        for (int prec = 0; prec < 2; prec++) {
+            int slow = -1;
+            CHECK(cy_distill_set_teacher_precision(d, prec ? CY_PREC_BF16 : CY_PREC_F32, &slow, &err) == CY_OK,
+                  "%s", err.msg);
+            CHECK(slow == (prec && (b || cy_distill_teacher(d)->backend->bf16 != CY_BF16_NATIVE)), "slow flag %d",
+                  slow);
+            cy_distill_out o;
+            CHECK(cy_distill_forward(d, s, x, n, h, w, 0, &o, &err) == CY_OK, "%s", err.msg);
+            dis[b][prec] = o.dis_loss;
+            for (int l = 0; l < 3; l++) {
+                cy_array a = {0};
+                CHECK(cy_distill_teacher_weights(d, l, &a, &err) == CY_OK, "%s", err.msg);
+                twn[l] = (size_t)(a.shape[0] * a.shape[1] * a.shape[2]);
+                tw[b][prec][l] = a.data;
+            }
+        }
+        CHECK(cy_distill_set_teacher_precision(d, (cy_precision)7, NULL, &err) == CY_ERR_ARG &&
+                  strstr(err.msg, "precision"), "unknown precision: '%s'", err.msg);
+        cy_distill_free(d);
+        cy_model_free(s);
+    }
+    for (int b = 0; b < 2; b++) {
+        double moved = fabs(dis[b][1] - dis[b][0]) / dis[b][0];
+        CHECK(moved > 0 && moved < 1e-2, "%s: dis_loss fp32 %.8g, bf16 %.8g (rel %.2e)", b ? "ref" : "cpu",
+              dis[b][0], dis[b][1], moved);
+        for (int l = 0; l < 3; l++) {
+            double d2 = 0, r2 = 0;
+            for (size_t i = 0; i < twn[l]; i++) {
+                double e = (double)tw[b][1][l][i] - tw[b][0][l][i];
+                d2 += e * e, r2 += (double)tw[b][0][l][i] * tw[b][0][l][i];
+            }
+            CHECK(d2 > 0 && sqrt(d2 / r2) < 1e-2, "%s level %d: teacher w bf16 vs fp32 rel L2 %.2e",
+                  b ? "ref" : "cpu", l, sqrt(d2 / r2));
+        }
+    }
+    double across = fabs(dis[0][1] - dis[1][1]) / dis[1][1];
+    CHECK(across < 1e-3, "bf16 dis_loss cpu %.8g vs ref %.8g (rel %.2e)", dis[0][1], dis[1][1], across);
+    printf("bf16 teacher: dis_loss cpu fp32 %.8g bf16 %.8g, ref fp32 %.8g bf16 %.8g\n", dis[0][0], dis[0][1],
+           dis[1][0], dis[1][1]);
+    for (int b = 0; b < 2; b++)
+        for (int p = 0; p < 2; p++)
+            for (int l = 0; l < 3; l++) free(tw[b][p][l]);
+    free(x);
+}
+
+/* cy_distill_setup_create with distill_precision=, distill_weights= and a
+ * teacher YAML with other input channels; log text returned (malloc'd). */
+static cy_status setup(const cy_distill_setup *ds, const cy_model *s, cy_distill **d, char **log_text, cy_error *err) {
+    size_t len = 0;
+    FILE *log = open_memstream(log_text, &len);
+    cy_status st = cy_distill_setup_create(ds, s, log, d, err);
+    fclose(log);
+    return st;
+}
+
+static void setup_options(void) {
+    cy_error err = {0};
+    char pt[1024], *log = NULL;
+    snprintf(pt, sizeof pt, "%s/yolo26n_formula.pt", ref_dir());
+    cy_model *s = formula_model("yolo26n.yaml", CY_BACKEND_CPU);
+    if (!s) return;
+    cy_distill *d = NULL;
+    cy_distill_setup ds = {.teacher = "yolo26s.yaml", .formula = 1, .dis = 6.0, .precision = "fp16"};
+    CHECK(setup(&ds, s, &d, &log, &err) == CY_ERR_ARG && strstr(err.msg, "distill_precision=fp16") &&
+              strstr(err.msg, "bf16"), "fp16 refused: '%s'", err.msg);
+    free(log);
+    ds.precision = "bf16";
+    CHECK(setup(&ds, s, &d, &log, &err) == CY_OK && strstr(log, "frozen, bf16"), "bf16: %s / '%s'", err.msg, log);
+    CHECK(d && cy_distill_teacher(d)->precision == CY_PREC_BF16, "teacher precision");
+    cy_distill_free(d);
+    free(log);
+
+    /* distill_weights=: a YAML teacher with a checkpoint's weights, all of them */
+    cy_distill_setup dw = {.teacher = "yolo26n.yaml", .weights = pt, .dis = 6.0};
+    CHECK(setup(&dw, s, &d, &log, &err) == CY_OK && strstr(log, "teacher weights from") && strstr(log, "708/708"),
+          "distill_weights: %s / '%s'", err.msg, log);
+    cy_model *want = NULL;
+    CHECK(cy_checkpoint_load_model(pt, NULL, 1, &want, &err) == CY_OK, "%s", err.msg);
+    if (d && want)
+        CHECK(cy_distill_teacher(d)->nparams == want->nparams &&
+                  !memcmp(cy_distill_teacher(d)->params, want->params, want->nparams * sizeof(float)),
+              "the teacher's weights are the checkpoint's");
+    cy_model_free(want);
+    cy_distill_free(d);
+    d = NULL;
+    free(log);
+    dw.teacher = "yolo26s.yaml";
+    CHECK(setup(&dw, s, &d, &log, &err) == CY_ERR_ARG && strstr(err.msg, "yolo26n_formula.pt") &&
+              strstr(err.msg, "another shape") && strstr(err.msg, "model.0.conv.weight"),
+          "weights of another model: '%s'", err.msg);
+    free(log);
+    dw.teacher = pt;
+    CHECK(setup(&dw, s, &d, &log, &err) == CY_ERR_ARG && strstr(err.msg, "distill_weights=") &&
+              strstr(err.msg, "model YAML"), "distill_weights with a .pt teacher: '%s'", err.msg);
+    free(log);
+
+    /* a one-channel teacher is rebuilt for the student's three channels */
+    char dir[] = "/tmp/cyolo_gray_XXXXXX", yaml[1100], cmd[2300];
+    CHECK(mkdtemp(dir) != NULL, "mkdtemp");
+    snprintf(cmd, sizeof cmd, "{ cat cfg/models/26/yolo26.yaml; echo 'channels: 1'; } > %s/yolo26.yaml", dir);
+    CHECK(system(cmd) == 0, "gray YAML");
+    snprintf(yaml, sizeof yaml, "%s/yolo26s.yaml", dir);
+    cy_model_params p1 = cy_model_default_params();
+    p1.init = CY_INIT_FORMULA;
+    cy_model *gray = NULL;
+    CHECK(cy_model_create(&gray, yaml, &p1, &err) == CY_OK && gray->channels == 1, "gray teacher: %s", err.msg);
+    cy_distill_setup dc = {.teacher = yaml, .formula = 1, .dis = 6.0};
+    CHECK(setup(&dc, s, &d, &log, &err) == CY_OK && strstr(log, "rebuilt for 3 input channels (it has 1)") &&
+              strstr(log, "transferred 708/708"), "gray teacher: %s / '%s'", err.msg, log);
+    free(log);
+    if (d && gray) {
+        cy_model *t = cy_distill_teacher(d);
+        const cy_entry *e3 = &t->entries[cy_model_find_entry(t, "model.0.conv.weight")];
+        const cy_entry *e1 = &gray->entries[cy_model_find_entry(gray, "model.0.conv.weight")];
+        int same = t->channels == 3 && e3->shape[1] == 3 && e1->shape[1] == 1;
+        for (int o = 0; same && o < e3->shape[0]; o++)
+            same = !memcmp(t->params + e3->offset + o * 27, gray->params + e1->offset + o * 9, 9 * sizeof(float));
+        CHECK(same, "the rebuilt teacher's first conv holds the gray one's weights in channel 0");
+        const int n = 1, h = 64, w = 64;
+        float *x = formula_input(n, h, w);
+        cy_distill_out o;
+        cy_model_set_training(s, 1);
+        CHECK(cy_model_run(s, x, n, h, w, &err) == CY_OK &&
+                  cy_distill_forward(d, s, x, n, h, w, 0, &o, &err) == CY_OK && o.dis_loss > 0,
+              "the rebuilt teacher runs: %s", err.msg);
+        cy_model_set_training(s, 0);
+        free(x);
+    }
+    cy_distill_free(d);
+    cy_model_free(gray);
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    CHECK(system(cmd) == 0, "cleanup");
+    cy_model_free(s);
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof path, "%s/manifest.json", ref_dir());
@@ -308,6 +469,8 @@ int main(void) {
         run(CY_BACKEND_REF, case3, case4);
     }
     refusals();
+    bf16_teacher();
+    setup_options();
     other_families("yolov8n.yaml", "yolov8s.yaml");
     other_families("yolo11n.yaml", "yolo11s.yaml");
     cJSON_Delete(root);

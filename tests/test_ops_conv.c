@@ -221,6 +221,67 @@ static void caching(void) {
     bufs_free(&B3);
 }
 
+/* CY_PREC_BF16: the cpu kernel (AVX512-BF16 dot products) equals the
+ * reference's rounding + float loop; the rounding is really there (a tie
+ * goes to even; random results move by bf16's ~2^-8 relative step); the
+ * backward refuses it. */
+static void bf16_cases(void) {
+    cy_error err = {0};
+    /* 1 + 2^-8 is halfway between 1 and 1 + 2^-7: nearest even is 1;
+     * 1 + 3 * 2^-8 goes up to 1 + 2^-6 */
+    float x[2] = {1.0f + 0x1p-8f, 1.0f + 0x1p-8f * 3}, w1 = 1.0f, y[2];
+    cy_conv_params p = conv_p(1, 1, 0, 1, 1, &w1);
+    p.precision = CY_PREC_BF16;
+    cy_tensor in = {x, {1, 1, 1, 2}}, out = {y, {1, 1, 1, 2}};
+    cy_slot slot = NULL;
+    CHECK(ref->conv2d(ref, &slot, &in, &out, &p, &err) == CY_OK, "%s", err.msg);
+    CHECK(y[0] == 1.0f && y[1] == 1.0f + 0x1p-6f, "ref bf16 rounding: %.9g %.9g", y[0], y[1]);
+    if (cpu->bf16 != CY_BF16_NONE) {
+        cy_tensor inh = {x, {1, 1, 1, 2}}; /* one channel: NHWC == NCHW */
+        CHECK(cpu->conv2d(cpu, &slot, &inh, &out, &p, &err) == CY_OK, "%s", err.msg);
+        CHECK(y[0] == 1.0f && y[1] == 1.0f + 0x1p-6f, "cpu bf16 rounding: %.9g %.9g", y[0], y[1]);
+        cpu->slot_free(cpu, slot);
+        slot = NULL;
+    } else {
+        printf("note: this CPU has no AVX-512: the cpu backend's bf16 kernel is not run\n");
+    }
+    float dw = 0;
+    CHECK(ref->conv2d_backward(ref, &slot, &in, &out, NULL, &dw, NULL, &p, &err) == CY_ERR_ARG &&
+              strstr(err.msg, "inference only"), "backward refuses bf16: %s", err.msg);
+
+    static const conv_case cases[] = {
+        /* n  c   h   w   o  k  s pad d  g bias bn act */
+        {1, 3, 16, 16, 16, 3, 2, 1, 1, 1, 0, 1, CY_ACT_SILU},   /* stem */
+        {3, 16, 13, 9, 16, 1, 1, 0, 1, 1, 0, 1, CY_ACT_SILU},   /* 1x1 */
+        {2, 32, 10, 14, 32, 3, 1, 1, 1, 32, 0, 1, CY_ACT_SILU}, /* depthwise */
+        {2, 8, 12, 7, 6, 3, 1, 1, 1, 2, 1, 1, CY_ACT_SIGMOID},  /* grouped g=2 */
+        {1, 64, 20, 20, 96, 3, 1, 1, 1, 1, 1, 0, CY_ACT_NONE},  /* wide, bias */
+        {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 1, 1, CY_ACT_RELU},    /* 1x1 s2 */
+    };
+    uint64_t rng = 0xb16b00b5ull;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const conv_case *t = &cases[i];
+        conv_bufs B = {0};
+        cy_conv_params q = case_params(t, &B, &rng);
+        cy_slot rs = NULL, cs = NULL;
+        cy_tensor xr = {B.x, B.is}, yr = {B.yr, B.os};
+        CHECK(ref->conv2d(ref, &rs, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
+        size_t no = cy_shape_numel(B.os);
+        float *y32 = malloc(no * sizeof *y32);
+        memcpy(y32, B.yr, no * sizeof *y32);
+        q.precision = CY_PREC_BF16;
+        cy_slot rs2 = NULL;
+        CHECK(ref->conv2d(ref, &rs2, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
+        double e = cpu->bf16 != CY_BF16_NONE ? compare(t, &q, &B, &cs) : 0;
+        CHECK(e < 1e-5, "bf16 case %zu: cpu vs ref rel err %.3g", i, e);
+        double moved = test_max_rel(B.yr, y32, no); /* B.yr now holds the ref's bf16 result */
+        CHECK(moved > 1e-4 && moved < 3e-2, "bf16 case %zu: bf16 vs fp32 rel diff %.3g", i, moved);
+        free(y32);
+        cpu->slot_free(cpu, cs);
+        bufs_free(&B);
+    }
+}
+
 int main(void) {
     cy_error err = {0};
     CHECK(cy_backend_ref_create(&ref, &err) == CY_OK, "%s", err.msg);
@@ -230,6 +291,7 @@ int main(void) {
     hand_cases();
     random_cases();
     caching();
+    bf16_cases();
     cy_backend_destroy(ref);
     cy_backend_destroy(cpu);
     return test_summary();

@@ -16,6 +16,12 @@
 
 typedef enum { CY_ACT_NONE = 0, CY_ACT_SILU, CY_ACT_RELU, CY_ACT_SIGMOID } cy_act;
 
+/* What an inference conv multiplies in. BF16: input and (BN-folded) weights
+ * rounded to bfloat16 (nearest even), products summed in float, bias and
+ * output float: the arithmetic of AVX512-BF16's dot products. Forward only
+ * (a frozen distillation teacher); backward refuses anything but F32. */
+typedef enum { CY_PREC_F32 = 0, CY_PREC_BF16 } cy_precision;
+
 typedef struct {
     int kh, kw;          /* kernel */
     int sh, sw;          /* stride */
@@ -28,6 +34,7 @@ typedef struct {
     const float *bn_gamma, *bn_beta, *bn_mean, *bn_var;
     float bn_eps;
     cy_act act;          /* applied last */
+    cy_precision precision;
     /* Fast kernels may cache transformed weights (folded BN, blocked layout)
      * in their slot while weights_version stays the same. */
     uint64_t weights_version;
@@ -48,9 +55,17 @@ typedef struct cy_backend cy_backend;
  * node that calls it and released with backend->slot_free. */
 typedef void *cy_slot;
 
+/* How a backend runs CY_PREC_BF16 convolutions */
+typedef enum {
+    CY_BF16_NONE = 0,  /* refused (oneDNN has no bf16 convolution for this CPU) */
+    CY_BF16_EMULATED,  /* correct, but slower than float32 */
+    CY_BF16_NATIVE     /* the CPU's bf16 dot products: faster than float32 */
+} cy_bf16_support;
+
 struct cy_backend {
     const char *name;
     cy_layout layout;
+    cy_bf16_support bf16;
     void *impl;
     void (*destroy)(cy_backend *b);
     void (*slot_free)(cy_backend *b, cy_slot slot);

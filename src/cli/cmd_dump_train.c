@@ -9,7 +9,8 @@
  *   bn_running.npy  running mean/var of every BN after the forward
  *   params_after.npy  with optimizer=: the watched parameters after the step
  * With distill_model=<teacher .pt|.yaml> (distill_init=formula: formula
- * weights for a YAML teacher and the projectors) and dis=:
+ * weights for a YAML teacher and the projectors; distill_weights=<.pt> for
+ * a YAML teacher's weights; distill_precision=fp32|bf16) and dis=:
  *   loss.npy        [4] box, cls, dfl, dis_loss x batch (what is backpropagated)
  *   dis_loss.npy    [1] the logged per-sample dis_loss
  *   teacher_w_<l>.npy  [B, 1, h*w] the teacher weights of level l
@@ -87,7 +88,8 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     if (cli_get_int(a, "epoch", 0, 0, 1000000, &epoch) || cli_get_int(a, "epochs", 100, 1, 1000000, &epochs))
         return 2;
     const char *dpath = cli_get(a, "distill_model", NULL), *dinit = cli_get(a, "distill_init", "default");
-    const char *dis_s = cli_get(a, "dis", "6.0");
+    const char *dis_s = cli_get(a, "dis", "6.0"), *dweights = cli_get(a, "distill_weights", NULL);
+    const char *dprec = cli_get(a, "distill_precision", NULL);
     cy_backend_kind backend;
     if (cli_get_backend(a, &backend)) return 2;
     char *end;
@@ -122,8 +124,8 @@ int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, 
     cy_model_summary s;
     cy_model_summarize(m, &s);
     if (dpath) {
-        cy_distill_setup ds = {.teacher = dpath, .dis = dis, .formula = !strcmp(dinit, "formula"), .nc = s.nc,
-                               .backend = backend};
+        cy_distill_setup ds = {.teacher = dpath, .weights = dweights, .precision = dprec, .dis = dis,
+                               .formula = !strcmp(dinit, "formula"), .nc = s.nc, .backend = backend};
         if (cy_distill_setup_create(&ds, m, NULL, &dist, &err) != CY_OK) {
             rc = cli_report(&err);
             goto done;

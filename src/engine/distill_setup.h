@@ -4,11 +4,15 @@
  *
  * The teacher comes from a .pt (a cyolo checkpoint or an Ultralytics one,
  * through cy_checkpoint_load_model; its EMA weights) or from a model YAML
- * (fresh weights: formula ones with init=formula, for checks; otherwise a
- * warning says the teacher is untrained). Refused, each with a message:
- * a missing file, another model family, another class count, other class
- * names. A teacher with fewer parameters than the student is allowed with a
- * warning. */
+ * (with distill_weights=<.pt> its weights from that checkpoint, every
+ * tensor required; or fresh weights: formula ones with init=formula, for
+ * checks; otherwise a warning says the teacher is untrained). A teacher
+ * whose input channels differ from the student's is rebuilt with the
+ * student's and its weights transferred (Ultralytics' DistillationModel
+ * and Model.load). Refused, each with a message: a missing file, another
+ * model family, another class count, other class names. A teacher with
+ * fewer parameters than the student is allowed with a warning.
+ * distill_precision=bf16 runs the teacher's convolutions in bfloat16. */
 #ifndef CY_ENGINE_DISTILL_SETUP_H
 #define CY_ENGINE_DISTILL_SETUP_H
 #include <stdio.h>
@@ -16,6 +20,8 @@
 
 typedef struct {
     const char *teacher;     /* distill_model= */
+    const char *weights;     /* distill_weights= (a YAML teacher's weights), NULL or "" for none */
+    const char *precision;   /* distill_precision= "fp32" (NULL, "") or "bf16" */
     double dis;              /* dis= */
     int formula;             /* YAML teacher and projectors with the reference's formula weights */
     uint64_t seed;           /* projector initialisation */

@@ -227,6 +227,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     double multi_scale = getf(&r, "multi_scale");
     const char *pretrained = gets_(&r, "pretrained"), *distill_model = gets_(&r, "distill_model");
     double dis = getf(&r, "dis");
+    const char *distill_weights = gets_(&r, "distill_weights"), *distill_precision = gets_(&r, "distill_precision");
     double gain_box = getf(&r, "box"), gain_cls = getf(&r, "cls"), gain_dfl = getf(&r, "dfl");
     const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
     double hours = 0;
@@ -265,7 +266,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         goto done;
     if (*distill_model) { /* the teacher, checked before the run folder exists */
         static char *one_class[] = {"item"};
-        cy_distill_setup ds = {.teacher = distill_model, .dis = dis, .seed = (uint64_t)seed,
+        cy_distill_setup ds = {.teacher = distill_model, .weights = distill_weights, .precision = distill_precision,
+                               .dis = dis, .seed = (uint64_t)seed,
                                .names = single_cls ? one_class : s.ds->names, .nc = nc};
         if ((st = cy_distill_setup_create(&ds, s.model, log, &s.distill, err)) != CY_OK) goto done;
     }

@@ -165,4 +165,16 @@ cy_model *cy_distill_teacher(cy_distill *d) { return d->teacher; }
 int cy_distill_levels(const cy_distill *d) { return d->nl; }
 double cy_distill_gain(const cy_distill *d) { return d->dis; }
 void cy_distill_set_teacher_chunk(cy_distill *d, int images) { d->teacher_chunk = images; }
+
+cy_status cy_distill_set_teacher_precision(cy_distill *d, cy_precision p, int *warn_slow, cy_error *err) {
+    const cy_backend *be = d->teacher->backend;
+    if (warn_slow) *warn_slow = 0;
+    if (p == CY_PREC_BF16 && be->bf16 == CY_BF16_NONE)
+        return cy_fail(err, CY_ERR_ARG, "a bf16 teacher needs a CPU with AVX-512 (backend %s has no bf16 convolution)",
+                       be->name);
+    if (p != CY_PREC_F32 && p != CY_PREC_BF16) return cy_fail(err, CY_ERR_ARG, "unknown teacher precision %d", (int)p);
+    if (warn_slow) *warn_slow = p == CY_PREC_BF16 && be->bf16 == CY_BF16_EMULATED;
+    d->teacher->precision = p;
+    return CY_OK;
+}
 void cy_distill_zero_grad(cy_distill *d) { memset(d->grads, 0, d->nparams * sizeof(float)); }

@@ -58,6 +58,10 @@ void cy_distill_zero_grad(cy_distill *d);
  * well; a batch runs in equal chunks (the largest divisor of the batch not
  * above it); a value >= the batch runs the batch at once. */
 void cy_distill_set_teacher_chunk(cy_distill *d, int images);
+/* What the teacher's convolutions multiply in (CY_PREC_F32 by default).
+ * BF16 is refused where the backend cannot run it at all; warn_slow is set
+ * when it runs but slower than float32 (no AVX512-BF16). */
+cy_status cy_distill_set_teacher_precision(cy_distill *d, cy_precision p, int *warn_slow, cy_error *err);
 
 /* After the student's training forward on x: the teacher forward on x, the
  * projectors and the loss. backward: the projector gradients accumulate and

@@ -30,7 +30,7 @@ void cy_model_free(cy_model *m) {
 /* Strides as DetectionModel.__init__ finds them: a 256x256 forward, stride =
  * 256 / level height. Here the shapes alone give it. */
 static cy_status find_strides(cy_model *m, cy_error *err) {
-    cy_shape probe = {1, 3, 256, 256};
+    cy_shape probe = {1, m->channels, 256, 256};
     CY_TRY(cy_model_build_graph(m, probe, err));
     for (int l = 0; l < m->nl; l++) {
         int h = m->graph.level_h[l];
@@ -64,6 +64,7 @@ static cy_status create(cy_model **out, const char *yaml_path, const char *text,
     cy_model *m = calloc(1, sizeof *m);
     if (!m) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     m->loss_gain[0] = 7.5, m->loss_gain[1] = 0.5, m->loss_gain[2] = 1.5;
+    m->channels = p.channels > 0 ? p.channels : 0;
     cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
                         : cy_model_parse_yaml(m, yaml_path, p.nc, err);
     if (st == CY_OK && !(m->yaml_text = text ? strdup(text) : slurp(m->yaml_path)))
@@ -108,6 +109,7 @@ cy_status cy_model_summarize(const cy_model *m, cy_model_summary *s) {
     memset(s, 0, sizeof *s);
     s->layers = m->nlayers;
     s->nc = m->nc;
+    s->channels = m->channels;
     s->reg_max = m->reg_max;
     s->end2end = m->end2end;
     for (int i = 0; i < m->nentries; i++) {
@@ -135,7 +137,7 @@ static cy_status check_input(const cy_model *m, int n, int h, int w, cy_error *e
 
 static cy_status forward_graph(cy_model *m, const float *input, int n, int h, int w, cy_error *err) {
     CY_TRY(check_input(m, n, h, w, err));
-    cy_shape s = {n, 3, h, w};
+    cy_shape s = {n, m->channels, h, w};
     return cy_model_run_graph(m, input, s, err);
 }
 

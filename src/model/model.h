@@ -131,6 +131,7 @@ struct cy_model {
     int nc, reg_max, end2end, end2end_given, legacy;
     double depth, width;
     int max_channels;
+    int channels;                /* input channels (YAML `channels`, default 3) */
     cy_layer *layers;
     int nlayers;
     int detect_layer;
@@ -155,6 +156,7 @@ struct cy_model {
     double loss_gain[3];         /* box, cls, dfl: 7.5, 0.5, 1.5 (the box/cls/dfl arguments) */
     float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
+    cy_precision precision;      /* eval convolutions (a distillation teacher: bf16) */
     int skip_boxes;              /* eval: leave the box branches out (a distillation
                                     teacher reads only class logits and features) */
     int nhooks;                  /* layers whose outputs stay readable after a forward */

@@ -116,6 +116,7 @@ cy_conv_params cy_node_conv_params(const cy_model *m, const cy_node *n) {
         cp.bn_var = m->buffers + m->entries[n->bn + 3].offset;
     }
     cp.weights_version = m->weights_version;
+    cp.precision = m->training ? CY_PREC_F32 : m->precision;
     return cp;
 }
 

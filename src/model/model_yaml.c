@@ -445,6 +445,8 @@ static cy_status parse_root(cy_model *m, const char *path, const char *given, cy
         st = cy_fail(err, CY_ERR_FORMAT, "%s:%d: channels must be a small positive integer", path, y->line);
         goto done;
     } else if (y) ch[0] = (int)v;
+    if (m->channels > 0) ch[0] = m->channels; /* the creator's override */
+    m->channels = ch[0];
     m->depth = m->width = 1.0;
     m->max_channels = 1 << 30;
     const cy_yaml *scales = cy_yaml_get(root, "scales");

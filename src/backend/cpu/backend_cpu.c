@@ -70,6 +70,11 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
                                               dnnl_stream_default_flags));
     b->name = "cpu";
     b->layout = CY_LAYOUT_NHWC;
+    /* oneDNN 2.6 runs bf16 convolutions from AVX-512 on, natively with AVX512-BF16 */
+    const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
+    b->bf16 = isa >= dnnl_cpu_isa_avx512_core_bf16 ? CY_BF16_NATIVE
+              : isa >= dnnl_cpu_isa_avx512_core    ? CY_BF16_EMULATED
+                                                   : CY_BF16_NONE;
     b->destroy = cpu_destroy;
     b->slot_free = cpu_slot_free;
     b->conv2d = cpu_conv2d;

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include "backend/conv_lowp.h"
 #include "backend/cpu/cpu.h"
 #include "backend/ref/check.h"
 
@@ -18,6 +19,7 @@
 typedef struct {
     cy_shape in;
     int cout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
+    int prec; /* cy_precision of the input and weights */
 } conv_geom;
 
 static conv_geom conv_geom_of(const cy_tensor *in, int cout, const cy_conv_params *p) {
@@ -28,6 +30,7 @@ static conv_geom conv_geom_of(const cy_tensor *in, int cout, const cy_conv_param
     g.kh = p->kh, g.kw = p->kw, g.sh = p->sh, g.sw = p->sw;
     g.ph = p->ph, g.pw = p->pw, g.dh = p->dh, g.dw = p->dw;
     g.groups = p->groups;
+    g.prec = p->precision;
     return g;
 }
 
@@ -116,7 +119,8 @@ static int conv_same_key(const conv_slot *s, const cy_tensor *in, const cy_tenso
 
 /* The memory descriptors every primitive of one geometry shares: NHWC
  * activations, weights as given (format_tag_any) or as PyTorch's (G)OIHW,
- * and oneDNN's padding for floor mode. */
+ * and oneDNN's padding for floor mode. Source and weights in bf16 for a
+ * CY_PREC_BF16 geometry; output and bias always f32. */
 typedef struct {
     dnnl_memory_desc_t src, dst, wei, bias;
     dnnl_dims_t strides, dil, pad_l, pad_r;
@@ -140,13 +144,14 @@ static dnnl_status_t conv_mds_init(conv_mds *m, const conv_geom *g,
                   g->in.h - g->ph;
     m->pad_r[1] = (dnnl_dim_t)(ow - 1) * g->sw + (dnnl_dim_t)(g->kw - 1) * g->dw + 1 -
                   g->in.w - g->pw;
-    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&m->src, 4, sd, dnnl_f32, dnnl_nhwc);
+    const dnnl_data_type_t mul = g->prec == CY_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
+    dnnl_status_t st = dnnl_memory_desc_init_by_tag(&m->src, 4, sd, mul, dnnl_nhwc);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_nhwc);
     if (st == dnnl_success) {
         if (wtag != dnnl_format_tag_any) wtag = G > 1 ? dnnl_goihw : dnnl_oihw;
-        st = G > 1 ? dnnl_memory_desc_init_by_tag(&m->wei, 5, wd5, dnnl_f32, wtag)
-                   : dnnl_memory_desc_init_by_tag(&m->wei, 4, wd4, dnnl_f32, wtag);
+        st = G > 1 ? dnnl_memory_desc_init_by_tag(&m->wei, 5, wd5, mul, wtag)
+                   : dnnl_memory_desc_init_by_tag(&m->wei, 4, wd4, mul, wtag);
     }
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&m->bias, 1, bd, dnnl_f32, dnnl_a);
@@ -207,9 +212,9 @@ fail:
     return rc;
 }
 
-/* PyTorch layout (G)OIHW weights w reordered into `to`, a memory in a
- * primitive's weight layout. */
-static cy_status load_oihw(cpu_impl *c, const conv_geom *g, const float *w,
+/* PyTorch layout (G)OIHW weights w (floats, or bfloat16 bits when dt is
+ * dnnl_bf16) reordered into `to`, a memory in a primitive's weight layout. */
+static cy_status load_oihw(cpu_impl *c, const conv_geom *g, const void *w, dnnl_data_type_t dt,
                            dnnl_memory_t to, const char *op, cy_error *err) {
     cy_status rc = CY_OK;
     dnnl_memory_t user = NULL;
@@ -218,6 +223,7 @@ static cy_status load_oihw(cpu_impl *c, const conv_geom *g, const float *w,
     conv_mds m;
     const dnnl_memory_desc_t *wmd;
     DNNL_GO(op, conv_mds_init(&m, g, dnnl_oihw));
+    m.wei.data_type = dt;
     DNNL_GO(op, dnnl_memory_create(&user, &m.wei, c->engine, (void *)w));
     DNNL_GO(op, dnnl_memory_get_memory_desc(to, &wmd));
     DNNL_GO(op, dnnl_reorder_primitive_desc_create(&rpd, &m.wei, c->engine, wmd,
@@ -247,19 +253,24 @@ static cy_status conv_load_weights(cpu_impl *c, conv_slot *s, const cy_conv_para
     if (p->bn_gamma) {
         folded = malloc((size_t)O * per_o * sizeof *folded);
         if (!folded) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
-        for (int o = 0; o < O; o++) {
-            /* the unfused path divides by sqrtf(var + eps) in float */
-            const double sc = (double)p->bn_gamma[o] / sqrtf(p->bn_var[o] + p->bn_eps);
-            for (size_t i = 0; i < per_o; i++)
-                folded[o * per_o + i] = (float)(w[o * per_o + i] * sc);
-            const double b = p->bias ? p->bias[o] : 0.0;
-            s->bias_data[o] = (float)((b - p->bn_mean[o]) * sc + p->bn_beta[o]);
-        }
+        cy_conv_fold_bn(p, O, per_o, folded, s->bias_data);
         w = folded;
     } else if (p->bias) {
         memcpy(s->bias_data, p->bias, (size_t)O * sizeof *s->bias_data);
     }
-    cy_status rc = load_oihw(c, g, w, s->wei, "conv2d", err);
+    cy_status rc;
+    if (g->prec == CY_PREC_BF16) { /* rounded here, as the input is, so the reference rounds the same */
+        uint16_t *h = malloc((size_t)O * per_o * sizeof *h);
+        if (!h) {
+            free(folded);
+            return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+        }
+        cy_bf16_convert(w, h, (size_t)O * per_o);
+        rc = load_oihw(c, g, h, dnnl_bf16, s->wei, "conv2d", err);
+        free(h);
+    } else {
+        rc = load_oihw(c, g, w, dnnl_f32, s->wei, "conv2d", err);
+    }
     free(folded);
     if (rc != CY_OK) return rc;
     s->wvalid = 1;
@@ -294,7 +305,15 @@ cy_status cpu_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
     if (!conv_same_key(s, in, out, p)) CY_TRY(conv_build(c, s, in, out, p, err));
     if (!conv_weights_current(s, p)) CY_TRY(conv_load_weights(c, s, p, err));
 
-    DNNL_GO("conv2d", dnnl_memory_set_data_handle(s->src, in->data));
+    void *src = in->data;
+    if (s->geom.prec == CY_PREC_BF16) { /* the input rounded to bfloat16, in the backend's scratch */
+        const size_t n = cy_shape_numel(in->s);
+        uint16_t *h = (uint16_t *)cpu_scratch(c, (n + 1) / 2);
+        if (!h) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+        cy_bf16_convert(in->data, h, n);
+        src = h;
+    }
+    DNNL_GO("conv2d", dnnl_memory_set_data_handle(s->src, src));
     DNNL_GO("conv2d", dnnl_memory_set_data_handle(s->dst, out->data));
     dnnl_exec_arg_t args[4] = {{DNNL_ARG_SRC, s->src},
                                {DNNL_ARG_WEIGHTS, s->wei},
@@ -429,7 +448,7 @@ static cy_status bwd_data_weights(cpu_impl *c, conv_slot *s, const cy_conv_param
     if (!(w->wvalid && p->weights_version != 0 && w->wver == p->weights_version &&
           w->wkey == p->weight)) {
         w->wvalid = 0;
-        CY_TRY(load_oihw(c, &w->geom, p->weight, w->wei, "conv2d_backward", err));
+        CY_TRY(load_oihw(c, &w->geom, p->weight, dnnl_f32, w->wei, "conv2d_backward", err));
         w->wvalid = 1;
         w->wver = p->weights_version;
         w->wkey = p->weight;

@@ -37,6 +37,8 @@ static cy_status check_conv(const char *op, const cy_tensor *in, const cy_tensor
                        "output channels %d", op, p->groups, in->s.c, out->s.c);
     if (p->bn_gamma && (!p->bn_beta || !p->bn_mean || !p->bn_var))
         return cy_fail(err, CY_ERR_ARG, "%s: batchnorm needs gamma, beta, mean, var", op);
+    if (p->precision != CY_PREC_F32 && p->precision != CY_PREC_BF16)
+        return cy_fail(err, CY_ERR_ARG, "%s: unknown precision %d", op, (int)p->precision);
     cy_shape want = cy_conv_out_shape(in->s, out->s.c, p);
     if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
         return cy_fail(err, CY_ERR_ARG,
@@ -248,6 +250,8 @@ cy_status cy_check_conv_backward(const cy_tensor *in, const cy_tensor *dout,
     if (p->bn_gamma || p->act != CY_ACT_NONE)
         return cy_fail(err, CY_ERR_ARG, "%s: the conv must have no fused batchnorm "
                        "or activation (they are nodes of their own in training)", op);
+    if (p->precision != CY_PREC_F32)
+        return cy_fail(err, CY_ERR_ARG, "%s: reduced precision is for inference only", op);
     return check_grad(op, "input gradient", din, in->s, err);
 }
 

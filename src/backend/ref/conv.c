@@ -1,14 +1,38 @@
 /* Reference conv2d (NCHW): direct convolution with double accumulation, then
  * bias, then eval BatchNorm as (y - mean) / sqrt(var + eps) * gamma + beta in
- * float (PyTorch's unfused order), then the activation. */
+ * float (PyTorch's unfused order), then the activation.
+ * CY_PREC_BF16: BN folded into the weights as the fused kernel folds it, the
+ * input and those weights rounded to bfloat16, then the same loop. */
 #include <math.h>
 #include <stdlib.h>
+#include "backend/conv_lowp.h"
 #include "backend/ref/check.h"
 #include "backend/ref/ref.h"
+
+static cy_status conv_bf16(cy_backend *b, cy_slot *slot, const cy_tensor *in, cy_tensor *out,
+                           const cy_conv_params *p, cy_error *err) {
+    const int O = out->s.c;
+    const size_t per_o = (size_t)(in->s.c / p->groups) * p->kh * p->kw, nin = cy_shape_numel(in->s);
+    float *w = malloc((O * per_o + O + nin) * sizeof *w);
+    if (!w) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+    float *bias = w + O * per_o, *x = bias + O;
+    cy_conv_fold_bn(p, O, per_o, w, bias);
+    for (size_t i = 0; i < O * per_o; i++) w[i] = cy_bf16_round(w[i]);
+    for (size_t i = 0; i < nin; i++) x[i] = cy_bf16_round(in->data[i]);
+    cy_conv_params q = *p;
+    q.precision = CY_PREC_F32;
+    q.weight = w, q.bias = bias;
+    q.bn_gamma = q.bn_beta = q.bn_mean = q.bn_var = NULL;
+    cy_tensor xin = {x, in->s};
+    cy_status st = ref_conv2d(b, slot, &xin, out, &q, err);
+    free(w);
+    return st;
+}
 
 cy_status ref_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
                      cy_tensor *out, const cy_conv_params *p, cy_error *err) {
     CY_TRY(cy_check_conv(in, out, p, err));
+    if (p->precision == CY_PREC_BF16) return conv_bf16(b, slot, in, out, p, err);
     const int N = in->s.n, C = in->s.c, H = in->s.h, W = in->s.w;
     const int O = out->s.c, OH = out->s.h, OW = out->s.w;
     const int cig = C / p->groups, cog = O / p->groups;
