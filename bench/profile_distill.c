@@ -3,7 +3,7 @@
  * backward), the student's loss and backward. Not a test. Build:
  *   gcc -O2 -fopenmp -Iinclude -Isrc bench/profile_distill.c build/libcyolo.a \
  *       -ldnnl -lopenblas -lyaml -lcjson -lpng -ljpeg -lexif -lzip -lcairo -lm -o /tmp/profile_distill
- *   /tmp/profile_distill [student yaml] [teacher yaml] [imgsz] [batch] [steps] [teacher chunk] [fp32|bf16] */
+ *   /tmp/profile_distill [student yaml] [teacher yaml] [imgsz] [batch] [steps] [teacher chunk] [fp32|bf16|int8] */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +20,9 @@ int main(int argc, char **argv) {
     const char *sy = argc > 1 ? argv[1] : "yolo26n.yaml", *ty = argc > 2 ? argv[2] : "yolo26s.yaml";
     int S = argc > 3 ? atoi(argv[3]) : 320, B = argc > 4 ? atoi(argv[4]) : 8, steps = argc > 5 ? atoi(argv[5]) : 5;
     int chunk = argc > 6 ? atoi(argv[6]) : -1;
-    int bf16 = argc > 7 && !strcmp(argv[7], "bf16");
+    cy_precision prec = argc > 7 && !strcmp(argv[7], "bf16")   ? CY_PREC_BF16
+                        : argc > 7 && !strcmp(argv[7], "int8") ? CY_PREC_INT8
+                                                               : CY_PREC_F32;
     cy_model *s, *t;
     cy_error e = {0};
     cy_model_params p = cy_model_default_params();
@@ -35,7 +37,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     if (chunk >= 0) cy_distill_set_teacher_chunk(d, chunk);
-    if (bf16 && cy_distill_set_teacher_precision(d, CY_PREC_BF16, NULL, &e)) {
+    if (cy_distill_set_teacher_precision(d, prec, NULL, &e)) {
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }

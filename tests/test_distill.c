@@ -299,43 +299,47 @@ static void other_families(const char *student_yaml, const char *teacher_yaml) {
     cy_model_free(s);
 }
 
-/* distill_precision=bf16: the teacher's convolutions round their inputs and
- * weights to bfloat16. dis_loss and the teacher weights w move by about
- * bf16's relative step (2^-8) and no more; the cpu kernel (AVX512-BF16)
- * gives what the reference's rounding gives; unknown precisions and the
- * setup's text are refused by name. */
-static void bf16_teacher(void) {
+/* distill_precision=bf16|int8: the teacher's convolutions round their
+ * inputs and weights to bfloat16, or quantize them to int8 (input steps
+ * calibrated on the first forward). dis_loss and the teacher weights w move
+ * by about the format's relative step and no more; the cpu kernels
+ * (AVX512-BF16, AVX512-VNNI) give what the reference's rounding gives;
+ * unknown precisions are refused. */
+static void reduced_precision_teacher(void) {
     cy_error err = {0};
     const int n = 2, h = 128, w = 160;
+    const cy_precision precs[3] = {CY_PREC_F32, CY_PREC_BF16, CY_PREC_INT8};
+    const char *pname[3] = {"fp32", "bf16", "int8"};
+    const double max_move[3] = {0, 1e-2, 5e-2}, max_across[3] = {1e-5, 1e-3, 1e-2};
     float *x = formula_input(n, h, w);
-    double dis[2][2] = {{0}}; /* [backend][fp32, bf16] */
-    float *tw[2][2][3] = {{{0}}};
+    double dis[2][3] = {{0}}; /* [backend][precision] */
+    float *tw[2][3][3] = {{{0}}};
     size_t twn[3] = {0};
     for (int b = 0; b < 2; b++) {
         cy_backend_kind kind = b ? CY_BACKEND_REF : CY_BACKEND_CPU;
         cy_model *s = formula_model("yolo26n.yaml", kind), *t = formula_model("yolo26s.yaml", kind);
         cy_distill *d = NULL;
         if (!s || !t || cy_distill_create(&d, s, t, 6.0, 0, &err) != CY_OK) {
-            CHECK(0, "bf16 setup: %s", err.msg);
+            CHECK(0, "reduced precision setup: %s", err.msg);
             return;
         }
         cy_distill_init_formula(d);
         cy_model_set_training(s, 1);
         CHECK(cy_model_run(s, x, n, h, w, &err) == CY_OK, "%s", err.msg);
-        for (int prec = 0; prec < 2; prec++) {
+        const cy_backend *be = cy_distill_teacher(d)->backend;
+        for (int k = 0; k < 3; k++) {
             int slow = -1;
-            CHECK(cy_distill_set_teacher_precision(d, prec ? CY_PREC_BF16 : CY_PREC_F32, &slow, &err) == CY_OK,
-                  "%s", err.msg);
-            CHECK(slow == (prec && (b || cy_distill_teacher(d)->backend->bf16 != CY_BF16_NATIVE)), "slow flag %d",
-                  slow);
+            CHECK(cy_distill_set_teacher_precision(d, precs[k], &slow, &err) == CY_OK, "%s", err.msg);
+            int emulated = (k == 1 && be->bf16 != CY_BF16_NATIVE) || (k == 2 && be->int8 != CY_BF16_NATIVE);
+            CHECK(slow == emulated, "%s %s: slow flag %d", be->name, pname[k], slow);
             cy_distill_out o;
             CHECK(cy_distill_forward(d, s, x, n, h, w, 0, &o, &err) == CY_OK, "%s", err.msg);
-            dis[b][prec] = o.dis_loss;
+            dis[b][k] = o.dis_loss;
             for (int l = 0; l < 3; l++) {
                 cy_array a = {0};
                 CHECK(cy_distill_teacher_weights(d, l, &a, &err) == CY_OK, "%s", err.msg);
                 twn[l] = (size_t)(a.shape[0] * a.shape[1] * a.shape[2]);
-                tw[b][prec][l] = a.data;
+                tw[b][k][l] = a.data;
             }
         }
         CHECK(cy_distill_set_teacher_precision(d, (cy_precision)7, NULL, &err) == CY_ERR_ARG &&
@@ -343,27 +347,30 @@ static void bf16_teacher(void) {
         cy_distill_free(d);
         cy_model_free(s);
     }
-    for (int b = 0; b < 2; b++) {
-        double moved = fabs(dis[b][1] - dis[b][0]) / dis[b][0];
-        CHECK(moved > 0 && moved < 1e-2, "%s: dis_loss fp32 %.8g, bf16 %.8g (rel %.2e)", b ? "ref" : "cpu",
-              dis[b][0], dis[b][1], moved);
-        for (int l = 0; l < 3; l++) {
-            double d2 = 0, r2 = 0;
-            for (size_t i = 0; i < twn[l]; i++) {
-                double e = (double)tw[b][1][l][i] - tw[b][0][l][i];
-                d2 += e * e, r2 += (double)tw[b][0][l][i] * tw[b][0][l][i];
+    for (int k = 1; k < 3; k++) {
+        for (int b = 0; b < 2; b++) {
+            double moved = fabs(dis[b][k] - dis[b][0]) / dis[b][0];
+            CHECK(moved > 0 && moved < max_move[k], "%s %s: dis_loss fp32 %.8g, %s %.8g (rel %.2e)", b ? "ref" : "cpu",
+                  pname[k], dis[b][0], pname[k], dis[b][k], moved);
+            for (int l = 0; l < 3; l++) {
+                double d2 = 0, r2 = 0;
+                for (size_t i = 0; i < twn[l]; i++) {
+                    double e = (double)tw[b][k][l][i] - tw[b][0][l][i];
+                    d2 += e * e, r2 += (double)tw[b][0][l][i] * tw[b][0][l][i];
+                }
+                CHECK(d2 > 0 && sqrt(d2 / r2) < max_move[k], "%s %s level %d: teacher w vs fp32 rel L2 %.2e",
+                      b ? "ref" : "cpu", pname[k], l, sqrt(d2 / r2));
             }
-            CHECK(d2 > 0 && sqrt(d2 / r2) < 1e-2, "%s level %d: teacher w bf16 vs fp32 rel L2 %.2e",
-                  b ? "ref" : "cpu", l, sqrt(d2 / r2));
         }
+        double across = fabs(dis[0][k] - dis[1][k]) / dis[1][k];
+        CHECK(across < max_across[k], "%s dis_loss cpu %.8g vs ref %.8g (rel %.2e)", pname[k], dis[0][k], dis[1][k],
+              across);
+        printf("%s teacher: dis_loss cpu %.8g (fp32 %.8g), ref %.8g (fp32 %.8g)\n", pname[k], dis[0][k], dis[0][0],
+               dis[1][k], dis[1][0]);
     }
-    double across = fabs(dis[0][1] - dis[1][1]) / dis[1][1];
-    CHECK(across < 1e-3, "bf16 dis_loss cpu %.8g vs ref %.8g (rel %.2e)", dis[0][1], dis[1][1], across);
-    printf("bf16 teacher: dis_loss cpu fp32 %.8g bf16 %.8g, ref fp32 %.8g bf16 %.8g\n", dis[0][0], dis[0][1],
-           dis[1][0], dis[1][1]);
     for (int b = 0; b < 2; b++)
-        for (int p = 0; p < 2; p++)
-            for (int l = 0; l < 3; l++) free(tw[b][p][l]);
+        for (int k = 0; k < 3; k++)
+            for (int l = 0; l < 3; l++) free(tw[b][k][l]);
     free(x);
 }
 
@@ -469,7 +476,7 @@ int main(void) {
         run(CY_BACKEND_REF, case3, case4);
     }
     refusals();
-    bf16_teacher();
+    reduced_precision_teacher();
     setup_options();
     other_families("yolov8n.yaml", "yolov8s.yaml");
     other_families("yolo11n.yaml", "yolo11s.yaml");

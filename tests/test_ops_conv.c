@@ -282,6 +282,65 @@ static void bf16_cases(void) {
     }
 }
 
+/* CY_PREC_INT8: rounding to nearest even and saturation by hand; the cpu
+ * kernel (AVX512-VNNI) equals the reference's quantized loop; the result
+ * moves from fp32's by about the quantization step and no more. */
+static void s8_cases(void) {
+    cy_error err = {0};
+    float x[5] = {0.5f, 1.5f, 2.5f, 300.0f, -300.0f}, w1 = 1.0f, y[5];
+    const float want[5] = {0, 2, 2, 127, -127};
+    cy_conv_params p = conv_p(1, 1, 0, 1, 1, &w1);
+    p.precision = CY_PREC_INT8;
+    p.in_scale = 1.0f;
+    cy_tensor in = {x, {1, 1, 1, 5}}, out = {y, {1, 1, 1, 5}};
+    cy_slot slot = NULL;
+    for (int b = 0; b < 2; b++) {
+        cy_backend *be = b ? cpu : ref;
+        if (be->int8 == CY_BF16_NONE) continue;
+        CHECK(be->conv2d(be, &slot, &in, &out, &p, &err) == CY_OK, "%s", err.msg);
+        for (int i = 0; i < 5; i++)
+            CHECK(fabsf(y[i] - want[i]) < 1e-4f, "%s int8 %g -> %g, want %g", be->name, x[i], y[i], want[i]);
+        if (b) cpu->slot_free(cpu, slot);
+        slot = NULL;
+    }
+    p.in_scale = 0;
+    CHECK(ref->conv2d(ref, &slot, &in, &out, &p, &err) == CY_ERR_ARG && strstr(err.msg, "scale"),
+          "int8 without a scale: '%s'", err.msg);
+
+    static const conv_case cases[] = {
+        /* n  c   h   w   o  k  s pad d  g bias bn act */
+        {1, 3, 16, 16, 16, 3, 2, 1, 1, 1, 0, 1, CY_ACT_SILU},   /* stem */
+        {3, 16, 13, 9, 16, 1, 1, 0, 1, 1, 0, 1, CY_ACT_SILU},   /* 1x1 */
+        {2, 32, 10, 14, 32, 3, 1, 1, 1, 32, 0, 1, CY_ACT_SILU}, /* depthwise */
+        {2, 8, 12, 7, 6, 3, 1, 1, 1, 2, 1, 1, CY_ACT_SIGMOID},  /* grouped g=2 */
+        {1, 64, 20, 20, 96, 3, 1, 1, 1, 1, 1, 0, CY_ACT_NONE},  /* wide, bias */
+        {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 0, 0, CY_ACT_RELU},    /* 1x1 s2, no bias */
+    };
+    uint64_t rng = 0x5eed1e8ull;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        const conv_case *t = &cases[i];
+        conv_bufs B = {0};
+        cy_conv_params q = case_params(t, &B, &rng);
+        cy_slot rs = NULL, rs2 = NULL, cs = NULL;
+        cy_tensor xr = {B.x, B.is}, yr = {B.yr, B.os};
+        CHECK(ref->conv2d(ref, &rs, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
+        size_t no = cy_shape_numel(B.os), nx = cy_shape_numel(B.is);
+        float *y32 = malloc(no * sizeof *y32), mx = 0;
+        memcpy(y32, B.yr, no * sizeof *y32);
+        for (size_t j = 0; j < nx; j++) mx = fmaxf(mx, fabsf(B.x[j]));
+        q.precision = CY_PREC_INT8;
+        q.in_scale = mx / 127.0f;
+        CHECK(ref->conv2d(ref, &rs2, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
+        double e = cpu->int8 != CY_BF16_NONE ? compare(t, &q, &B, &cs) : 0;
+        CHECK(e < 1e-5, "int8 case %zu: cpu vs ref rel err %.3g", i, e);
+        double moved = test_max_rel(B.yr, y32, no);
+        CHECK(moved > 1e-4 && moved < 5e-2, "int8 case %zu: int8 vs fp32 rel diff %.3g", i, moved);
+        free(y32);
+        cpu->slot_free(cpu, cs);
+        bufs_free(&B);
+    }
+}
+
 int main(void) {
     cy_error err = {0};
     CHECK(cy_backend_ref_create(&ref, &err) == CY_OK, "%s", err.msg);
@@ -292,6 +351,7 @@ int main(void) {
     random_cases();
     caching();
     bf16_cases();
+    s8_cases();
     cy_backend_destroy(ref);
     cy_backend_destroy(cpu);
     return test_summary();

@@ -16,11 +16,16 @@
 
 typedef enum { CY_ACT_NONE = 0, CY_ACT_SILU, CY_ACT_RELU, CY_ACT_SIGMOID } cy_act;
 
-/* What an inference conv multiplies in. BF16: input and (BN-folded) weights
- * rounded to bfloat16 (nearest even), products summed in float, bias and
- * output float: the arithmetic of AVX512-BF16's dot products. Forward only
- * (a frozen distillation teacher); backward refuses anything but F32. */
-typedef enum { CY_PREC_F32 = 0, CY_PREC_BF16 } cy_precision;
+/* What an inference conv multiplies in. Forward only (a frozen distillation
+ * teacher); backward refuses anything but F32. Output and bias stay float.
+ * BF16: input and (BN-folded) weights rounded to bfloat16 (nearest even),
+ *   products summed in float: the arithmetic of AVX512-BF16's dot products.
+ * INT8: symmetric int8, AVX512-VNNI's arithmetic: the input quantized with
+ *   the step in_scale (q = round(clamp(x / in_scale, -127, 127))), the
+ *   BN-folded weights per output channel with step max|w_o| / 127, integer
+ *   sums, then y = in_scale * w_scale[o] * (sum + bias[o] / (in_scale *
+ *   w_scale[o])). */
+typedef enum { CY_PREC_F32 = 0, CY_PREC_BF16, CY_PREC_INT8 } cy_precision;
 
 typedef struct {
     int kh, kw;          /* kernel */
@@ -35,6 +40,7 @@ typedef struct {
     float bn_eps;
     cy_act act;          /* applied last */
     cy_precision precision;
+    float in_scale;      /* INT8: the input's quantization step (> 0) */
     /* Fast kernels may cache transformed weights (folded BN, blocked layout)
      * in their slot while weights_version stays the same. */
     uint64_t weights_version;
@@ -55,7 +61,7 @@ typedef struct cy_backend cy_backend;
  * node that calls it and released with backend->slot_free. */
 typedef void *cy_slot;
 
-/* How a backend runs CY_PREC_BF16 convolutions */
+/* How a backend runs CY_PREC_BF16 (and INT8) convolutions */
 typedef enum {
     CY_BF16_NONE = 0,  /* refused (oneDNN has no bf16 convolution for this CPU) */
     CY_BF16_EMULATED,  /* correct, but slower than float32 */
@@ -66,6 +72,7 @@ struct cy_backend {
     const char *name;
     cy_layout layout;
     cy_bf16_support bf16;
+    cy_bf16_support int8;       /* NATIVE: AVX512-VNNI */
     void *impl;
     void (*destroy)(cy_backend *b);
     void (*slot_free)(cy_backend *b, cy_slot slot);

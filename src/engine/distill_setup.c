@@ -78,7 +78,8 @@ static cy_status match_channels(const char *path, cy_model **teacher, int channe
 static cy_status parse_precision(const char *text, cy_precision *p, cy_error *err) {
     if (!text || !*text || !strcmp(text, "fp32")) *p = CY_PREC_F32;
     else if (!strcmp(text, "bf16")) *p = CY_PREC_BF16;
-    else return cy_fail(err, CY_ERR_ARG, "distill_precision=%s: expected fp32 or bf16", text);
+    else if (!strcmp(text, "int8")) *p = CY_PREC_INT8;
+    else return cy_fail(err, CY_ERR_ARG, "distill_precision=%s: expected fp32, bf16 or int8", text);
     return CY_OK;
 }
 
@@ -154,8 +155,9 @@ cy_status cy_distill_setup_create(const cy_distill_setup *s, const cy_model *stu
         return cy_fail(err, st, "distill_precision=%s: %s", s->precision, msg);
     }
     if (slow && log)
-        fprintf(log, "WARNING distill_precision=bf16: the %s backend emulates bf16 convolutions (no AVX512-BF16): the "
-                     "teacher runs slower than in fp32\n", cy_distill_teacher(*out)->backend->name);
+        fprintf(log, "WARNING distill_precision=%s: the %s backend emulates %s convolutions (no %s): the teacher may run "
+                     "slower than in fp32\n", s->precision, cy_distill_teacher(*out)->backend->name, s->precision,
+                prec == CY_PREC_BF16 ? "AVX512-BF16" : "AVX512-VNNI");
     if (log) {
         if (ts.params < ss.params)
             fprintf(log,
@@ -163,7 +165,7 @@ cy_status cy_distill_setup_create(const cy_distill_setup *s, const cy_model *stu
                     "needs a larger teacher (n<-s, s<-m, m<-x, l<-x)\n",
                     path, (long long)ts.params, (long long)ss.params);
         fprintf(log, "distill: teacher %s (%lld parameters, frozen, %s), dis=%g, %d levels\n", path,
-                (long long)ts.params, prec == CY_PREC_BF16 ? "bf16" : "fp32", s->dis, cy_distill_levels(*out));
+                (long long)ts.params, prec == CY_PREC_BF16 ? "bf16" : prec == CY_PREC_INT8 ? "int8" : "fp32", s->dis, cy_distill_levels(*out));
     }
     return CY_OK;
 }

@@ -12,7 +12,8 @@
  * and Model.load). Refused, each with a message: a missing file, another
  * model family, another class count, other class names. A teacher with
  * fewer parameters than the student is allowed with a warning.
- * distill_precision=bf16 runs the teacher's convolutions in bfloat16. */
+ * distill_precision=bf16|int8 runs the teacher's convolutions in bfloat16
+ * or int8. */
 #ifndef CY_ENGINE_DISTILL_SETUP_H
 #define CY_ENGINE_DISTILL_SETUP_H
 #include <stdio.h>
@@ -21,7 +22,7 @@
 typedef struct {
     const char *teacher;     /* distill_model= */
     const char *weights;     /* distill_weights= (a YAML teacher's weights), NULL or "" for none */
-    const char *precision;   /* distill_precision= "fp32" (NULL, "") or "bf16" */
+    const char *precision;   /* distill_precision= "fp32" (NULL, ""), "bf16" or "int8" */
     double dis;              /* dis= */
     int formula;             /* YAML teacher and projectors with the reference's formula weights */
     uint64_t seed;           /* projector initialisation */

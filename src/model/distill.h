@@ -59,8 +59,10 @@ void cy_distill_zero_grad(cy_distill *d);
  * above it); a value >= the batch runs the batch at once. */
 void cy_distill_set_teacher_chunk(cy_distill *d, int images);
 /* What the teacher's convolutions multiply in (CY_PREC_F32 by default).
- * BF16 is refused where the backend cannot run it at all; warn_slow is set
- * when it runs but slower than float32 (no AVX512-BF16). */
+ * BF16/INT8 are refused where the backend cannot run them at all; warn_slow
+ * is set when they run emulated (no AVX512-BF16 / AVX512-VNNI). INT8
+ * calibrates each conv's input step on the teacher's next forward (its
+ * first chunk of images) and keeps it. */
 cy_status cy_distill_set_teacher_precision(cy_distill *d, cy_precision p, int *warn_slow, cy_error *err);
 
 /* After the student's training forward on x: the teacher forward on x, the

@@ -18,6 +18,7 @@ void cy_model_free(cy_model *m) {
     cy_graph_free(m);
     cy_backend_destroy(m->backend);
     free(m->yaml_text);
+    free(m->int8_step);
     free(m->layers);
     free(m->entries);
     free(m->params);

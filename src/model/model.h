@@ -156,7 +156,9 @@ struct cy_model {
     double loss_gain[3];         /* box, cls, dfl: 7.5, 0.5, 1.5 (the box/cls/dfl arguments) */
     float *grads;                /* dL/dparam, laid out like params (training) */
     int want_o2m;                /* run the one-to-many branch in eval too */
-    cy_precision precision;      /* eval convolutions (a distillation teacher: bf16) */
+    cy_precision precision;      /* eval convolutions (a distillation teacher: bf16, int8) */
+    float *int8_step;            /* INT8: per conv weight entry, its input's quantization step,
+                                    max |input| / 127 over the first forward (0: not yet) */
     int skip_boxes;              /* eval: leave the box branches out (a distillation
                                     teacher reads only class logits and features) */
     int nhooks;                  /* layers whose outputs stay readable after a forward */

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <time.h>
 #include "model/model.h"
+#include <math.h>
+#include "backend/conv_lowp.h"
 
 static void mark_outputs(cy_model *m) {
     cy_graph *g = &m->graph;
@@ -140,6 +142,15 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
     switch (n->op) {
     case CY_OP_CONV: {
         cy_conv_params cp = cy_node_conv_params(m, n);
+        if (cp.precision == CY_PREC_INT8) { /* calibrated once, on the first input this conv sees */
+            if (!m->int8_step && !(m->int8_step = calloc(m->nentries, sizeof *m->int8_step)))
+                return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+            if (!(m->int8_step[n->w] > 0)) {
+                const float mx = cy_abs_max(in0.data, cy_shape_numel(in0.s));
+                m->int8_step[n->w] = mx > 0 && isfinite(mx) ? mx / 127.0f : 1.0f;
+            }
+            cp.in_scale = m->int8_step[n->w];
+        }
         return be->conv2d(be, &n->slot, &in0, &out, &cp, err);
     }
     case CY_OP_ACT: return be->activation(be, &in0, &out, n->act, err);

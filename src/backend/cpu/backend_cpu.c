@@ -75,6 +75,9 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->bf16 = isa >= dnnl_cpu_isa_avx512_core_bf16 ? CY_BF16_NATIVE
               : isa >= dnnl_cpu_isa_avx512_core    ? CY_BF16_EMULATED
                                                    : CY_BF16_NONE;
+    b->int8 = isa >= dnnl_cpu_isa_avx512_core_vnni ? CY_BF16_NATIVE
+              : isa >= dnnl_cpu_isa_avx2          ? CY_BF16_EMULATED
+                                                   : CY_BF16_NONE;
     b->destroy = cpu_destroy;
     b->slot_free = cpu_slot_free;
     b->conv2d = cpu_conv2d;

@@ -19,7 +19,8 @@
 typedef struct {
     cy_shape in;
     int cout, kh, kw, sh, sw, ph, pw, dh, dw, groups;
-    int prec; /* cy_precision of the input and weights */
+    int prec;       /* cy_precision of the input and weights */
+    float in_scale; /* INT8: the input's quantization step (0 otherwise) */
 } conv_geom;
 
 static conv_geom conv_geom_of(const cy_tensor *in, int cout, const cy_conv_params *p) {
@@ -31,6 +32,7 @@ static conv_geom conv_geom_of(const cy_tensor *in, int cout, const cy_conv_param
     g.ph = p->ph, g.pw = p->pw, g.dh = p->dh, g.dw = p->dw;
     g.groups = p->groups;
     g.prec = p->precision;
+    g.in_scale = p->precision == CY_PREC_INT8 ? p->in_scale : 0.0f;
     return g;
 }
 
@@ -110,17 +112,22 @@ static void conv_slot_free(cpu_slot_hdr *h) {
     free(h);
 }
 
+/* int8 always has a bias: the folded one divided by the output scale */
+static int conv_has_bias(const cy_conv_params *p) {
+    return p->bias || p->bn_gamma || p->precision == CY_PREC_INT8;
+}
+
 static int conv_same_key(const conv_slot *s, const cy_tensor *in, const cy_tensor *out,
                          const cy_conv_params *p) {
     const conv_geom g = conv_geom_of(in, out->s.c, p);
     return s->built && !memcmp(&s->geom, &g, sizeof g) && s->act == p->act &&
-           s->has_bias == (p->bias || p->bn_gamma);
+           s->has_bias == conv_has_bias(p);
 }
 
 /* The memory descriptors every primitive of one geometry shares: NHWC
  * activations, weights as given (format_tag_any) or as PyTorch's (G)OIHW,
  * and oneDNN's padding for floor mode. Source and weights in bf16 for a
- * CY_PREC_BF16 geometry; output and bias always f32. */
+ * CY_PREC_BF16 geometry, s8 for INT8; output and bias always f32. */
 typedef struct {
     dnnl_memory_desc_t src, dst, wei, bias;
     dnnl_dims_t strides, dil, pad_l, pad_r;
@@ -144,7 +151,9 @@ static dnnl_status_t conv_mds_init(conv_mds *m, const conv_geom *g,
                   g->in.h - g->ph;
     m->pad_r[1] = (dnnl_dim_t)(ow - 1) * g->sw + (dnnl_dim_t)(g->kw - 1) * g->dw + 1 -
                   g->in.w - g->pw;
-    const dnnl_data_type_t mul = g->prec == CY_PREC_BF16 ? dnnl_bf16 : dnnl_f32;
+    const dnnl_data_type_t mul = g->prec == CY_PREC_BF16   ? dnnl_bf16
+                                 : g->prec == CY_PREC_INT8 ? dnnl_s8
+                                                           : dnnl_f32;
     dnnl_status_t st = dnnl_memory_desc_init_by_tag(&m->src, 4, sd, mul, dnnl_nhwc);
     if (st == dnnl_success)
         st = dnnl_memory_desc_init_by_tag(&m->dst, 4, dd, dnnl_f32, dnnl_nhwc);
@@ -158,15 +167,16 @@ static dnnl_status_t conv_mds_init(conv_mds *m, const conv_geom *g,
     return st;
 }
 
+/* oscale: INT8's per-output-channel output scales (NULL otherwise) */
 static cy_status conv_build(cpu_impl *c, conv_slot *s, const cy_tensor *in,
                             const cy_tensor *out, const cy_conv_params *p,
-                            cy_error *err) {
+                            const float *oscale, cy_error *err) {
     cy_status rc = CY_OK;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t po = NULL;
     dnnl_primitive_desc_t pd = NULL;
     const int O = out->s.c;
-    const int has_bias = p->bias || p->bn_gamma;
+    const int has_bias = conv_has_bias(p);
 
     conv_slot_release(s);
     const conv_geom geom = conv_geom_of(in, O, p);
@@ -178,6 +188,7 @@ static cy_status conv_build(cpu_impl *c, conv_slot *s, const cy_tensor *in,
                           &m.wei, has_bias ? &m.bias : NULL, &m.dst, m.strides, m.dil,
                           m.pad_l, m.pad_r));
     DNNL_GO("conv2d", dnnl_primitive_attr_create(&attr));
+    if (oscale) DNNL_GO("conv2d", dnnl_primitive_attr_set_output_scales(attr, O, 2, oscale));
     if (p->act != CY_ACT_NONE) {
         dnnl_alg_kind_t alg = p->act == CY_ACT_SILU   ? dnnl_eltwise_swish
                               : p->act == CY_ACT_RELU ? dnnl_eltwise_relu
@@ -281,6 +292,31 @@ static cy_status conv_load_weights(cpu_impl *c, conv_slot *s, const cy_conv_para
     return CY_OK;
 }
 
+/* INT8: the output scales come from the weights, so new weights mean a new
+ * primitive: quantize, build with their scales, load. */
+static cy_status conv_build_s8(cpu_impl *c, conv_slot *s, const cy_tensor *in, const cy_tensor *out,
+                               const cy_conv_params *p, cy_error *err) {
+    const int O = out->s.c;
+    const size_t per_o = (size_t)(in->s.c / p->groups) * p->kh * p->kw;
+    int8_t *qw = malloc((size_t)O * per_o);
+    float *scale = malloc(2 * (size_t)O * sizeof *scale);
+    cy_status rc = CY_OK;
+    if (!qw || !scale || cy_conv_quantize_s8(p, O, per_o, qw, scale, scale + O))
+        rc = cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+    if (rc == CY_OK) rc = conv_build(c, s, in, out, p, scale, err);
+    if (rc == CY_OK) rc = load_oihw(c, &s->geom, qw, dnnl_s8, s->wei, "conv2d", err);
+    if (rc == CY_OK) {
+        memcpy(s->bias_data, scale + O, (size_t)O * sizeof *s->bias_data);
+        s->wvalid = 1;
+        s->wver = p->weights_version;
+        const float *key[6] = {p->weight, p->bias, p->bn_gamma, p->bn_beta, p->bn_mean, p->bn_var};
+        memcpy(s->wkey, key, sizeof key);
+    }
+    free(qw);
+    free(scale);
+    return rc;
+}
+
 static int conv_weights_current(const conv_slot *s, const cy_conv_params *p) {
     const float *key[6] = {p->weight, p->bias, p->bn_gamma, p->bn_beta, p->bn_mean,
                            p->bn_var};
@@ -302,8 +338,13 @@ cy_status cpu_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
         s->hdr.free = conv_slot_free;
         *slot = s;
     }
-    if (!conv_same_key(s, in, out, p)) CY_TRY(conv_build(c, s, in, out, p, err));
-    if (!conv_weights_current(s, p)) CY_TRY(conv_load_weights(c, s, p, err));
+    if (p->precision == CY_PREC_INT8) {
+        if (!conv_same_key(s, in, out, p) || !conv_weights_current(s, p))
+            CY_TRY(conv_build_s8(c, s, in, out, p, err));
+    } else {
+        if (!conv_same_key(s, in, out, p)) CY_TRY(conv_build(c, s, in, out, p, NULL, err));
+        if (!conv_weights_current(s, p)) CY_TRY(conv_load_weights(c, s, p, err));
+    }
 
     void *src = in->data;
     if (s->geom.prec == CY_PREC_BF16) { /* the input rounded to bfloat16, in the backend's scratch */
@@ -312,6 +353,12 @@ cy_status cpu_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
         if (!h) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
         cy_bf16_convert(in->data, h, n);
         src = h;
+    } else if (s->geom.prec == CY_PREC_INT8) { /* the input quantized, in the backend's scratch */
+        const size_t n = cy_shape_numel(in->s);
+        int8_t *q = (int8_t *)cpu_scratch(c, (n + 3) / 4);
+        if (!q) return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+        cy_s8_quantize(in->data, q, n, 1.0f / p->in_scale);
+        src = q;
     }
     DNNL_GO("conv2d", dnnl_memory_set_data_handle(s->src, src));
     DNNL_GO("conv2d", dnnl_memory_set_data_handle(s->dst, out->data));

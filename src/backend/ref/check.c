@@ -1,4 +1,5 @@
 #include "backend/ref/check.h"
+#include <math.h>
 
 #define SHAPE_FMT "[%d,%d,%d,%d]"
 #define SHAPE_ARGS(s) (s).n, (s).c, (s).h, (s).w
@@ -37,8 +38,10 @@ static cy_status check_conv(const char *op, const cy_tensor *in, const cy_tensor
                        "output channels %d", op, p->groups, in->s.c, out->s.c);
     if (p->bn_gamma && (!p->bn_beta || !p->bn_mean || !p->bn_var))
         return cy_fail(err, CY_ERR_ARG, "%s: batchnorm needs gamma, beta, mean, var", op);
-    if (p->precision != CY_PREC_F32 && p->precision != CY_PREC_BF16)
+    if (p->precision != CY_PREC_F32 && p->precision != CY_PREC_BF16 && p->precision != CY_PREC_INT8)
         return cy_fail(err, CY_ERR_ARG, "%s: unknown precision %d", op, (int)p->precision);
+    if (p->precision == CY_PREC_INT8 && !(p->in_scale > 0 && isfinite(p->in_scale)))
+        return cy_fail(err, CY_ERR_ARG, "%s: int8 needs an input scale > 0 (got %g)", op, p->in_scale);
     cy_shape want = cy_conv_out_shape(in->s, out->s.c, p);
     if (want.h < 1 || want.w < 1 || !shape_eq(want, out->s))
         return cy_fail(err, CY_ERR_ARG,

@@ -2,7 +2,9 @@
  * bias, then eval BatchNorm as (y - mean) / sqrt(var + eps) * gamma + beta in
  * float (PyTorch's unfused order), then the activation.
  * CY_PREC_BF16: BN folded into the weights as the fused kernel folds it, the
- * input and those weights rounded to bfloat16, then the same loop. */
+ * input and those weights rounded to bfloat16, then the same loop.
+ * CY_PREC_INT8: input and folded weights quantized (conv_lowp.h), the same
+ * loop on the integers (exact in double), then scale, bias, activation. */
 #include <math.h>
 #include <stdlib.h>
 #include "backend/conv_lowp.h"
@@ -29,10 +31,42 @@ static cy_status conv_bf16(cy_backend *b, cy_slot *slot, const cy_tensor *in, cy
     return st;
 }
 
+static cy_status conv_s8(cy_backend *b, cy_slot *slot, const cy_tensor *in, cy_tensor *out, const cy_conv_params *p,
+                         cy_error *err) {
+    const int O = out->s.c;
+    const size_t per_o = (size_t)(in->s.c / p->groups) * p->kh * p->kw, nin = cy_shape_numel(in->s);
+    const size_t ohw = (size_t)out->s.h * out->s.w;
+    int8_t *qw = malloc(O * per_o + nin);
+    float *f = malloc((O * per_o + 2 * (size_t)O + nin) * sizeof *f);
+    if (!qw || !f || cy_conv_quantize_s8(p, O, per_o, qw, f + O * per_o, f + O * per_o + O)) {
+        free(qw), free(f);
+        return cy_fail(err, CY_ERR_MEMORY, "conv2d: out of memory");
+    }
+    float *w = f, *scale = f + O * per_o, *bias = scale + O, *x = bias + O;
+    int8_t *qx = qw + O * per_o;
+    cy_s8_quantize(in->data, qx, nin, 1.0f / p->in_scale);
+    for (size_t i = 0; i < O * per_o; i++) w[i] = qw[i];
+    for (size_t i = 0; i < nin; i++) x[i] = qx[i];
+    cy_conv_params q = *p;
+    q.precision = CY_PREC_F32;
+    q.weight = w, q.bias = NULL, q.act = CY_ACT_NONE;
+    q.bn_gamma = q.bn_beta = q.bn_mean = q.bn_var = NULL;
+    cy_tensor xin = {x, in->s};
+    cy_status st = ref_conv2d(b, slot, &xin, out, &q, err);
+    for (long no = 0; st == CY_OK && no < (long)out->s.n * O; no++) {
+        const int o = (int)(no % O);
+        float *y = out->data + (size_t)no * ohw;
+        for (size_t i = 0; i < ohw; i++) y[i] = ref_act1(scale[o] * (y[i] + bias[o]), p->act);
+    }
+    free(qw), free(f);
+    return st;
+}
+
 cy_status ref_conv2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
                      cy_tensor *out, const cy_conv_params *p, cy_error *err) {
     CY_TRY(cy_check_conv(in, out, p, err));
     if (p->precision == CY_PREC_BF16) return conv_bf16(b, slot, in, out, p, err);
+    if (p->precision == CY_PREC_INT8) return conv_s8(b, slot, in, out, p, err);
     const int N = in->s.n, C = in->s.c, H = in->s.h, W = in->s.w;
     const int O = out->s.c, OH = out->s.h, OW = out->s.w;
     const int cig = C / p->groups, cog = O / p->groups;
