@@ -171,7 +171,8 @@ CY_API void cy_array_free(cy_array *a);
  * defaults of cfg/default.yaml, set as text exactly as on the command line
  * (cy_train_options_set(o, "epochs", "100")); an unknown key or a value of
  * the wrong type is refused naming it. Knowledge distillation:
- * cy_train_options_set_distill(o, "yolo26s.pt", 6.0). */
+ * cy_train_options_set_distill(o, "yolo26s.pt", 6.0); a faster teacher:
+ * cy_train_options_set(o, "distill_precision", "int8", &err) (or "bf16"). */
 typedef struct cy_train_options cy_train_options;
 
 CY_API cy_status cy_train_options_create(cy_train_options **out, cy_error *err);

@@ -13,6 +13,7 @@
 #include "engine/trainer.h"
 #include "io/pt.h"
 #include "io/pt_value.h"
+#include "test_ref.h"
 #include "test_util.h"
 
 static cy_args *base(const char *proj, const char *model, const char *name) {
@@ -155,6 +156,28 @@ int main(void) {
     set(c, "distill_model", "/nonexistent/teacher.pt");
     CHECK(run(c, &err) != CY_OK && strstr(err.msg, "/nonexistent/teacher.pt") && strstr(err.msg, "does not exist"),
           "missing teacher on resume: '%s'", err.msg);
+
+    /* an int8 teacher: trains, shows dis_loss, keeps the choice in args.yaml
+     * (so resume runs the same teacher); an unknown precision is refused
+     * before the run folder exists */
+    cy_args *q = base(proj, "yolo26n.yaml", "int8");
+    set(q, "epochs", "1");
+    set(q, "distill_model", teacher);
+    set(q, "distill_precision", "int8");
+    CHECK(run(q, &err) == CY_OK, "int8 teacher run: %s", err.msg);
+    snprintf(path, sizeof path, "%s/int8/results.csv", proj);
+    CHECK(csv_value(path, "train/dis_loss", 1, &v) == 0 && v > 0, "int8 teacher: train/dis_loss %g > 0", v);
+    snprintf(path, sizeof path, "%s/int8/args.yaml", proj);
+    char *args_text = test_slurp(path);
+    CHECK(args_text && strstr(args_text, "distill_precision: int8"), "args.yaml keeps distill_precision");
+    free(args_text);
+    set(q, "name", "fp16");
+    set(q, "distill_precision", "fp16");
+    CHECK(run(q, &err) != CY_OK && strstr(err.msg, "distill_precision=fp16") && strstr(err.msg, "int8"),
+          "fp16 teacher refused: '%s'", err.msg);
+    snprintf(path, sizeof path, "%s/fp16", proj);
+    CHECK(!exists(path), "no run folder for a refused precision");
+    cy_args_free(q);
 
     /* refusals before the run folder exists */
     cy_args *f = base(proj, "yolo11n.yaml", "family");
