@@ -158,10 +158,11 @@ int main(void) {
           "missing teacher on resume: '%s'", err.msg);
 
     /* an int8 teacher: trains, shows dis_loss, keeps the choice in args.yaml
-     * (so resume runs the same teacher); an unknown precision is refused
-     * before the run folder exists */
+     * and its calibrated steps in last.pt (a resumed run ends as the
+     * uninterrupted one); an unknown precision is refused before the run
+     * folder exists */
     cy_args *q = base(proj, "yolo26n.yaml", "int8");
-    set(q, "epochs", "1");
+    set(q, "epochs", "2");
     set(q, "distill_model", teacher);
     set(q, "distill_precision", "int8");
     CHECK(run(q, &err) == CY_OK, "int8 teacher run: %s", err.msg);
@@ -171,6 +172,28 @@ int main(void) {
     char *args_text = test_slurp(path);
     CHECK(args_text && strstr(args_text, "distill_precision: int8"), "args.yaml keeps distill_precision");
     free(args_text);
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p %s/int8r/weights && cp %s/int8/weights/epoch0.pt %s/int8r/weights/last.pt && head -2 "
+             "%s/int8/results.csv > %s/int8r/results.csv",
+             proj, proj, proj, proj, proj);
+    CHECK(system(cmd) == 0, "prepare the int8 resume");
+    cy_args *qr;
+    cy_args_create(&qr, &err);
+    snprintf(path2, sizeof path2, "%s/int8r/weights/last.pt", proj);
+    set(qr, "model", path2);
+    set(qr, "resume", "True");
+    CHECK(run(qr, &err) == CY_OK, "resume the int8 run: %s", err.msg);
+    cy_args_free(qr);
+    cy_pt_value *q1 = NULL, *q2 = NULL;
+    snprintf(path, sizeof path, "%s/int8/weights/last.pt", proj);
+    CHECK(cy_pt_read(path, &q1, &err) == CY_OK && cy_pt_read(path2, &q2, &err) == CY_OK, "%s", err.msg);
+    static const char *qkeys[] = {"model", "ema", "projector", "teacher_int8_step"};
+    for (size_t i = 0; q1 && q2 && i < sizeof qkeys / sizeof *qkeys; i++) {
+        const cy_pt_value *x = cy_pt_dict_find(q1, qkeys[i]), *y = cy_pt_dict_find(q2, qkeys[i]);
+        CHECK(x && y && cy_pt_equal(x, y), "int8 teacher: '%s' identical after resume", qkeys[i]);
+    }
+    cy_pt_value_free(q1);
+    cy_pt_value_free(q2);
     set(q, "name", "fp16");
     set(q, "distill_precision", "fp16");
     CHECK(run(q, &err) != CY_OK && strstr(err.msg, "distill_precision=fp16") && strstr(err.msg, "int8"),

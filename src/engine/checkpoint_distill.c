@@ -1,7 +1,10 @@
 /* The projectors of a distillation run in last.pt: what resuming needs and
  * nothing an inference model reads (best.pt and exported weights hold the
  * student alone). The teacher is never saved: resume rebuilds it from the
- * distill_model path in train_args. */
+ * distill_model path in train_args. An int8 teacher's calibrated input
+ * steps are (teacher_int8_step), so a resumed run quantizes as the
+ * uninterrupted one did. */
+#include <stdlib.h>
 #include <string.h>
 #include "engine/checkpoint_internal.h"
 #include "io/pt.h"
@@ -25,6 +28,14 @@ cy_status cy_checkpoint_put_distill(cy_pt_value *root, const cy_distill *dc, cy_
         v = NULL;
         st = cy_checkpoint_optimizer_state(opt, &v, err);
         if (st == CY_OK) st = cy_pt_dict_set_str(root, "projector_optimizer", v, err);
+        if (st != CY_OK) cy_pt_value_free(v);
+    }
+    const cy_model *t = cy_distill_teacher(d);
+    if (st == CY_OK && t->precision == CY_PREC_INT8 && t->int8_step) {
+        int64_t ne = t->nentries;
+        v = NULL;
+        st = cy_pt_tensor_new(&v, CY_PT_DT_F32, 1, &ne, t->int8_step, err);
+        if (st == CY_OK) st = cy_pt_dict_set_str(root, "teacher_int8_step", v, err);
         if (st != CY_OK) cy_pt_value_free(v);
     }
     if (st == CY_OK && pending > 0) {
@@ -64,6 +75,14 @@ cy_status cy_checkpoint_resume_distill(const char *path, cy_distill *d, cy_optim
         }
         st = cy_checkpoint_load_optimizer_state(o, opt, path, err);
     }
+    cy_model *t = cy_distill_teacher(d);
+    const cy_pt_value *steps = cy_pt_dict_find(root, "teacher_int8_step");
+    if (st == CY_OK && steps && t->precision == CY_PREC_INT8 && cy_pt_tensor_numel(steps) == t->nentries) {
+        if (!t->int8_step && !(t->int8_step = calloc(t->nentries, sizeof *t->int8_step)))
+            st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
+        else
+            st = cy_pt_tensor_to_f32(steps, t->int8_step, t->nentries, err);
+    } /* otherwise (another teacher or precision on resume) the teacher calibrates afresh */
     cy_distill_zero_grad(d);
     if (st == CY_OK && pending > 0)
         st = cy_checkpoint_tensor_into(root, "projector_grads", cy_distill_grads(d),
