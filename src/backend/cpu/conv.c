@@ -6,7 +6,12 @@
  * Backward (same slot): oneDNN backward-data and backward-weights
  * primitives, created with a forward-training descriptor as their hint and
  * cached per shape beside the forward's; 1x1 stride-1 ungrouped convs are
- * two sgemm calls instead. */
+ * two sgemm calls instead.
+ * Reduced precision (inference only, backend.h cy_precision): bf16 or s8
+ * source and weights, f32 output; the input is rounded / quantized into
+ * the backend's scratch on each call, the weights once per version (int8:
+ * with the output scales, which make the primitive, so new weights rebuild
+ * it). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -223,8 +228,8 @@ fail:
     return rc;
 }
 
-/* PyTorch layout (G)OIHW weights w (floats, or bfloat16 bits when dt is
- * dnnl_bf16) reordered into `to`, a memory in a primitive's weight layout. */
+/* PyTorch layout (G)OIHW weights w of type dt (floats, bfloat16 bits or
+ * int8) reordered into `to`, a memory in a primitive's weight layout. */
 static cy_status load_oihw(cpu_impl *c, const conv_geom *g, const void *w, dnnl_data_type_t dt,
                            dnnl_memory_t to, const char *op, cy_error *err) {
     cy_status rc = CY_OK;
