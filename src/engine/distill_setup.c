@@ -50,7 +50,8 @@ static cy_status load_weights(const char *path, const char *weights, cy_model *t
     int n = 0;
     if (st == CY_OK) cy_model_transfer(teacher, src, &n);
     cy_model_free(src);
-    if (st == CY_OK && log) fprintf(log, "distill: teacher weights from %s (%d/%d items)\n", weights, n, teacher->nentries);
+    if (st == CY_OK && log)
+        fprintf(log, "distill: teacher weights from %s (%d/%d items)\n", weights, n, teacher->nentries);
     return st;
 }
 
@@ -164,8 +165,9 @@ cy_status cy_distill_setup_create(const cy_distill_setup *s, const cy_model *stu
                     "WARNING the teacher %s (%lld parameters) is smaller than the student (%lld): distillation usually "
                     "needs a larger teacher (n<-s, s<-m, m<-x, l<-x)\n",
                     path, (long long)ts.params, (long long)ss.params);
+        const char *pname = prec == CY_PREC_BF16 ? "bf16" : prec == CY_PREC_INT8 ? "int8" : "fp32";
         fprintf(log, "distill: teacher %s (%lld parameters, frozen, %s), dis=%g, %d levels\n", path,
-                (long long)ts.params, prec == CY_PREC_BF16 ? "bf16" : prec == CY_PREC_INT8 ? "int8" : "fp32", s->dis, cy_distill_levels(*out));
+                (long long)ts.params, pname, s->dis, cy_distill_levels(*out));
     }
     return CY_OK;
 }

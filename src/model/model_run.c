@@ -1,11 +1,11 @@
 /* Runs the graph: marks the nodes the requested outputs need, plans value
  * memory (a dead value's block is reused by a later one of no larger size),
  * then executes the live nodes in order on the model's backend. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "model/model.h"
-#include <math.h>
 #include "backend/conv_lowp.h"
 
 static void mark_outputs(cy_model *m) {
