@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include "data/dataset.h"
 #include "io/image.h"
+#include "test_ref.h"
 #include "test_util.h"
 
 static char tmp[256];
@@ -275,10 +276,10 @@ static void test_img2label(void) {
         free(l);
     }
     char *cp = cy_label_cache_path("/d/labels/train/a.txt");
-    CHECK(cp && !strcmp(cp, "/d/labels/train.cache"), "cache path %s", cp);
+    CHECK(cp && !strcmp(cp, "/d/labels/train.cyolo.cache"), "cache path %s", cp);
     free(cp);
     cp = cy_label_cache_path("/d/labels/train.v2/a.txt");
-    CHECK(cp && !strcmp(cp, "/d/labels/train.cache"), "cache path with_suffix %s", cp);
+    CHECK(cp && !strcmp(cp, "/d/labels/train.cyolo.cache"), "cache path with_suffix %s", cp);
     free(cp);
     CHECK(cy_is_image_suffix("a.JPG") && cy_is_image_suffix("a.tiff") && !cy_is_image_suffix("a.txt") &&
           !cy_is_image_suffix("a.gif"), "IMG_FORMATS");
@@ -337,8 +338,12 @@ static void check_train(const cy_split *s, const char *what) {
 
 static void test_labels_and_cache(void) {
     cy_error err = {0};
-    const char *cache = P("ds/labels/train.cache");
+    const char *cache = P("ds/labels/train.cyolo.cache");
     unlink(cache);
+    /* an Ultralytics cache where Ultralytics keeps it: never read nor touched */
+    char ul_cache[512];
+    snprintf(ul_cache, sizeof ul_cache, "%s", P("ds/labels/train.cache"));
+    write_text(ul_cache, "ULTRALYTICS-PICKLE");
 
     cy_split *s = scan("ds/images/train", 3, 1.0, 0, &err);
     if (!s) return;
@@ -392,6 +397,9 @@ static void test_labels_and_cache(void) {
             cy_split_free(s);
         }
     }
+    char *ul = test_slurp(ul_cache);
+    CHECK(ul && !strcmp(ul, "ULTRALYTICS-PICKLE"), "Ultralytics' train.cache untouched: '%s'", ul ? ul : "(gone)");
+    free(ul);
 
     /* single_cls: e.bmp's class 5 is no longer an error, every class is 0 */
     s = scan("ds/images/train", 3, 1.0, 1, &err);

@@ -93,7 +93,10 @@ cy_status cy_image_files(const char *const *paths, int npaths, const char *prefi
 char *cy_img2label_path(const char *im_file);
 
 /* The cache file for a list of label files: the first one's folder with
- * the suffix ".cache" (Path.with_suffix). malloc'd. */
+ * the suffix ".cyolo.cache" (Path.with_suffix, as Ultralytics places its
+ * ".cache"; a name of its own, so that neither tool overwrites the other's
+ * file: Ultralytics 8.4.37 crashes on a .cache it cannot unpickle).
+ * malloc'd. */
 char *cy_label_cache_path(const char *first_label_file);
 
 /* ---- labels of one image ------------------------------------------- */

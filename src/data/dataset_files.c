@@ -360,8 +360,8 @@ char *cy_label_cache_path(const char *first_label_file) {
     name = name ? name + 1 : dir;
     char *dot = strrchr(name, '.');
     if (dot && dot != name && dot[1]) *dot = 0;
-    char *r = malloc(strlen(dir) + 7);
-    if (r) sprintf(r, "%s.cache", dir);
+    char *r = malloc(strlen(dir) + sizeof ".cyolo.cache");
+    if (r) sprintf(r, "%s.cyolo.cache", dir);
     free(dir);
     return r;
 }

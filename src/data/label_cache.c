@@ -1,5 +1,6 @@
 /* The label cache: what a label check pass found, beside the labels folder
- * (<labels dir>.cache, as Ultralytics names it), in cyolo's own format:
+ * (<labels dir>.cyolo.cache, where Ultralytics keeps its <labels dir>.cache,
+ * which cyolo leaves alone), in cyolo's own format:
  *
  *   "CYLABELS" u32 version u32 0x01020304 (byte order) u64 key
  *   u64 payload bytes, u64 FNV-1a of the payload, then the payload:
