@@ -19,6 +19,7 @@
 #include <cjson/cJSON.h>
 #include <time.h>
 #include "engine/metrics.h"
+#include "engine/validate.h"
 #include "test_ref.h"
 
 #define TOL 1e-6
@@ -262,8 +263,33 @@ static void test_confusion(void) {
           "class out of range refused");
 }
 
+/* The validator's boxes go back to image pixels unclipped, as Ultralytics
+ * 8.4.37 matches them: a box reaching 16 px past the left border keeps IoU
+ * 0.733 with its label (clipped it would be 1.0), so it is a true positive
+ * at IoU 0.50..0.70 only: mAP50-95 0.5. */
+static void test_unclipped(void) {
+    cy_error err = {0};
+    float det[6] = {0, 16, 60, 66, 0.9f, 0}; /* letterboxed, pad 16 each side, ratio 1 */
+    const double pad[2] = {16, 16};
+    cy_val_boxes_to_image(det, 1, 1.0, pad);
+    CHECK(det[0] == -16 && det[1] == 0 && det[2] == 44 && det[3] == 50, "to image: %g %g %g %g", det[0], det[1],
+          det[2], det[3]);
+    float gt[4] = {0, 0, 44, 50};
+    int gtc = 0;
+    cy_det_stats *s = NULL;
+    cy_det_metrics m;
+    CHECK(cy_det_stats_create(&s, 1, NULL, &err) == CY_OK && cy_det_stats_add(s, det, 1, gt, &gtc, 1, &err) == CY_OK &&
+              cy_det_stats_compute(s, &m, &err) == CY_OK,
+          "%s", err.msg);
+    CHECK(fabs(m.map50 - 0.995) < 1e-6 && fabs(m.map - 0.4975) < 1e-6, "unclipped: mAP50 %.6f mAP50-95 %.6f", m.map50,
+          m.map);
+    cy_det_metrics_free(&m);
+    cy_det_stats_free(s);
+}
+
 int main(void) {
     clock_t t0 = clock();
+    test_unclipped();
     test_interp();
     test_compute_ap();
     test_matching();

@@ -8,12 +8,14 @@
 #include "io/plot_curves.h"
 #include "model/model_loss.h"
 
-/* letterboxed box -> original pixels, clipped (scale_boxes) */
-static void unletterbox(float *b, double ratio, const double *pad, int w0, int h0) {
-    for (int k = 0; k < 4; k++) {
-        double v = (b[k] - pad[k % 2]) / ratio, hi = k % 2 ? h0 : w0;
-        b[k] = (float)(v < 0 ? 0 : v > hi ? hi : v);
-    }
+/* Not clipped to the image: Ultralytics
+ * 8.4.37 matches the model's boxes as they are, in the letterboxed input
+ * (DetectionValidator._prepare_pred), and IoU is the same in either space;
+ * clipping (as scale_boxes did in older versions) raised mAP50-95 by 0.004 on
+ * a model whose boxes reach past the image border. */
+void cy_val_boxes_to_image(float *dets, int n, double ratio, const double pad[2]) {
+    for (int j = 0; j < n; j++)
+        for (int k = 0; k < 4; k++) dets[6 * j + k] = (float)((dets[6 * j + k] - pad[k % 2]) / ratio);
 }
 
 /* confusion matrices and the four curves, as DetectionValidator.finalize_metrics
@@ -108,7 +110,7 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
         for (int i = 0; i < batch.n && st == CY_OK; i++) {
             const cy_det_record *r = &split->rec[batch.index[i]];
             float *d = dets + (size_t)i * p->max_det * 6;
-            for (int j = 0; j < counts[i]; j++) unletterbox(d + j * 6, batch.ratio[i], batch.pad + 2 * i, r->w, r->h);
+            cy_val_boxes_to_image(d, counts[i], batch.ratio[i], batch.pad + 2 * i);
             for (int j = 0; j < r->n; j++) {
                 const float *q = r->labels + 5 * j;
                 gtc[j] = (int)q[0];

@@ -28,6 +28,11 @@ typedef struct {
     int images, instances;
 } cy_val_result;
 
+/* n detection rows (x1 y1 x2 y2 score class) from the letterboxed input to
+ * original pixels: (v - pad) / ratio, not clipped to the image (Ultralytics
+ * 8.4.37 matches the model's boxes unclipped). */
+void cy_val_boxes_to_image(float *dets, int n, double ratio, const double pad[2]);
+
 /* loader: a letterbox loader over the split (augment = 0). */
 #define CY_VAL_MAX_BATCH 1024
 
