@@ -14,6 +14,7 @@
 #include "io/pt.h"
 #include "io/pt_value.h"
 #include "test_ref.h"
+#include "test_resume_util.h"
 #include "test_util.h"
 
 static cy_args *base(const char *proj, const char *model, const char *name) {
@@ -122,17 +123,7 @@ int main(void) {
     }
 
     /* b: a's epoch-0 checkpoint resumed: the teacher comes back from train_args */
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p %s/b/weights && cp %s/a/weights/epoch0.pt %s/b/weights/last.pt && head -2 %s/a/results.csv > "
-             "%s/b/results.csv",
-             proj, proj, proj, proj, proj);
-    CHECK(system(cmd) == 0, "prepare b");
-    cy_args *b;
-    cy_args_create(&b, &err);
-    snprintf(path2, sizeof path2, "%s/b/weights/last.pt", proj);
-    set(b, "model", path2);
-    set(b, "resume", "True");
-    CHECK(run(b, &err) == CY_OK, "resume b: %s", err.msg);
+    CHECK(test_resume_epoch0(proj, "a", "b", NULL, path2, sizeof path2, &err) == CY_OK, "resume b: %s", err.msg);
     cy_pt_value *rb = NULL;
     CHECK(cy_pt_read(path2, &rb, &err) == CY_OK, "%s", err.msg);
     cy_model *again = NULL; /* a resumed run's checkpoint still holds its model YAML */
@@ -172,18 +163,8 @@ int main(void) {
     char *args_text = test_slurp(path);
     CHECK(args_text && strstr(args_text, "distill_precision: int8"), "args.yaml keeps distill_precision");
     free(args_text);
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p %s/int8r/weights && cp %s/int8/weights/epoch0.pt %s/int8r/weights/last.pt && head -2 "
-             "%s/int8/results.csv > %s/int8r/results.csv",
-             proj, proj, proj, proj, proj);
-    CHECK(system(cmd) == 0, "prepare the int8 resume");
-    cy_args *qr;
-    cy_args_create(&qr, &err);
-    snprintf(path2, sizeof path2, "%s/int8r/weights/last.pt", proj);
-    set(qr, "model", path2);
-    set(qr, "resume", "True");
-    CHECK(run(qr, &err) == CY_OK, "resume the int8 run: %s", err.msg);
-    cy_args_free(qr);
+    CHECK(test_resume_epoch0(proj, "int8", "int8r", NULL, path2, sizeof path2, &err) == CY_OK,
+          "resume the int8 run: %s", err.msg);
     cy_pt_value *q1 = NULL, *q2 = NULL;
     snprintf(path, sizeof path, "%s/int8/weights/last.pt", proj);
     CHECK(cy_pt_read(path, &q1, &err) == CY_OK && cy_pt_read(path2, &q2, &err) == CY_OK, "%s", err.msg);
@@ -243,7 +224,7 @@ int main(void) {
     cy_pt_value_free(best);
     cy_pt_value_free(pbest);
     cy_pt_value_free(rb);
-    cy_args *all[] = {t, plain, a, b, c, f, k};
+    cy_args *all[] = {t, plain, a, c, f, k};
     for (size_t i = 0; i < sizeof all / sizeof *all; i++) cy_args_free(all[i]);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "cleanup");

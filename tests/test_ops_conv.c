@@ -221,6 +221,18 @@ static void caching(void) {
     bufs_free(&B3);
 }
 
+/* The shapes the reduced-precision kernels are held to the reference on */
+static const conv_case LOWP_CASES[] = {
+    /* n  c   h   w   o  k  s pad d  g bias bn act */
+    {1, 3, 16, 16, 16, 3, 2, 1, 1, 1, 0, 1, CY_ACT_SILU},   /* stem */
+    {3, 16, 13, 9, 16, 1, 1, 0, 1, 1, 0, 1, CY_ACT_SILU},   /* 1x1 */
+    {2, 32, 10, 14, 32, 3, 1, 1, 1, 32, 0, 1, CY_ACT_SILU}, /* depthwise */
+    {2, 8, 12, 7, 6, 3, 1, 1, 1, 2, 1, 1, CY_ACT_SIGMOID},  /* grouped g=2 */
+    {1, 64, 20, 20, 96, 3, 1, 1, 1, 1, 1, 0, CY_ACT_NONE},  /* wide, bias */
+    {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 1, 1, CY_ACT_RELU},    /* 1x1 s2 */
+    {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 0, 0, CY_ACT_RELU},    /* 1x1 s2, no bias, no BN */
+};
+
 /* CY_PREC_BF16: the cpu kernel (AVX512-BF16 dot products) equals the
  * reference's rounding + float loop; the rounding is really there (a tie
  * goes to even; random results move by bf16's ~2^-8 relative step); the
@@ -249,18 +261,9 @@ static void bf16_cases(void) {
     CHECK(ref->conv2d_backward(ref, &slot, &in, &out, NULL, &dw, NULL, &p, &err) == CY_ERR_ARG &&
               strstr(err.msg, "inference only"), "backward refuses bf16: %s", err.msg);
 
-    static const conv_case cases[] = {
-        /* n  c   h   w   o  k  s pad d  g bias bn act */
-        {1, 3, 16, 16, 16, 3, 2, 1, 1, 1, 0, 1, CY_ACT_SILU},   /* stem */
-        {3, 16, 13, 9, 16, 1, 1, 0, 1, 1, 0, 1, CY_ACT_SILU},   /* 1x1 */
-        {2, 32, 10, 14, 32, 3, 1, 1, 1, 32, 0, 1, CY_ACT_SILU}, /* depthwise */
-        {2, 8, 12, 7, 6, 3, 1, 1, 1, 2, 1, 1, CY_ACT_SIGMOID},  /* grouped g=2 */
-        {1, 64, 20, 20, 96, 3, 1, 1, 1, 1, 1, 0, CY_ACT_NONE},  /* wide, bias */
-        {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 1, 1, CY_ACT_RELU},    /* 1x1 s2 */
-    };
     uint64_t rng = 0xb16b00b5ull;
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const conv_case *t = &cases[i];
+    for (size_t i = 0; i < sizeof LOWP_CASES / sizeof *LOWP_CASES; i++) {
+        const conv_case *t = &LOWP_CASES[i];
         conv_bufs B = {0};
         cy_conv_params q = case_params(t, &B, &rng);
         cy_slot rs = NULL, cs = NULL;
@@ -307,18 +310,9 @@ static void s8_cases(void) {
     CHECK(ref->conv2d(ref, &slot, &in, &out, &p, &err) == CY_ERR_ARG && strstr(err.msg, "scale"),
           "int8 without a scale: '%s'", err.msg);
 
-    static const conv_case cases[] = {
-        /* n  c   h   w   o  k  s pad d  g bias bn act */
-        {1, 3, 16, 16, 16, 3, 2, 1, 1, 1, 0, 1, CY_ACT_SILU},   /* stem */
-        {3, 16, 13, 9, 16, 1, 1, 0, 1, 1, 0, 1, CY_ACT_SILU},   /* 1x1 */
-        {2, 32, 10, 14, 32, 3, 1, 1, 1, 32, 0, 1, CY_ACT_SILU}, /* depthwise */
-        {2, 8, 12, 7, 6, 3, 1, 1, 1, 2, 1, 1, CY_ACT_SIGMOID},  /* grouped g=2 */
-        {1, 64, 20, 20, 96, 3, 1, 1, 1, 1, 1, 0, CY_ACT_NONE},  /* wide, bias */
-        {2, 16, 8, 8, 16, 1, 2, 0, 1, 1, 0, 0, CY_ACT_RELU},    /* 1x1 s2, no bias */
-    };
     uint64_t rng = 0x5eed1e8ull;
-    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-        const conv_case *t = &cases[i];
+    for (size_t i = 0; i < sizeof LOWP_CASES / sizeof *LOWP_CASES; i++) {
+        const conv_case *t = &LOWP_CASES[i];
         conv_bufs B = {0};
         cy_conv_params q = case_params(t, &B, &rng);
         cy_slot rs = NULL, rs2 = NULL, cs = NULL;

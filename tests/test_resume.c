@@ -5,6 +5,7 @@
 #include "engine/trainer.h"
 #include "io/pt.h"
 #include "io/pt_value.h"
+#include "test_resume_util.h"
 #include "test_util.h"
 
 static void set(cy_args *a, const char *k, const char *v) {
@@ -37,16 +38,7 @@ int main(void) {
     FILE *quiet = fopen("/dev/null", "w");
     CHECK(cy_train_run(a, quiet, save, sizeof save, &err) == CY_OK, "run a: %s", err.msg);
     /* b: a copy of a's state after epoch index 0, resumed */
-    snprintf(cmd, sizeof cmd,
-             "mkdir -p %s/b/weights && cp %s/a/weights/epoch0.pt %s/b/weights/last.pt && head -2 %s/a/results.csv > %s/b/results.csv",
-             proj, proj, proj, proj, proj);
-    CHECK(system(cmd) == 0, "prepare b");
-    cy_args *b;
-    cy_args_create(&b, &err);
-    snprintf(path_b, sizeof path_b, "%s/b/weights/last.pt", proj);
-    set(b, "model", path_b);
-    set(b, "resume", "True");
-    CHECK(cy_train_run(b, quiet, save, sizeof save, &err) == CY_OK, "resume b: %s", err.msg);
+    CHECK(test_resume_epoch0(proj, "a", "b", quiet, path_b, sizeof path_b, &err) == CY_OK, "resume b: %s", err.msg);
     fclose(quiet);
     snprintf(path_a, sizeof path_a, "%s/a/weights/last.pt", proj);
     cy_pt_value *ra = NULL, *rb = NULL;
@@ -73,7 +65,6 @@ int main(void) {
     cy_pt_value_free(ra);
     cy_pt_value_free(rb);
     cy_args_free(a);
-    cy_args_free(b);
     cy_args_free(c);
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0, "cleanup");
