@@ -9,24 +9,7 @@ trap 'rm -rf "$T"' EXIT
 pass=0
 fail=0
 
-# expect <exit: nonzero|0> <text that must appear in stderr/stdout> -- cmd...
-expect() {
-    local want="$1" text="$2"
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ $rc -ge 128 ]; then
-        echo "FAIL (crashed, signal $((rc - 128))): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    if { [ "$want" = nonzero ] && [ $rc -eq 0 ]; } || { [ "$want" = 0 ] && [ $rc -ne 0 ]; }; then
-        echo "FAIL (exit $rc): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    if ! grep -qF -- "$text" <<<"$out"; then
-        echo "FAIL (no '$text' in output): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    pass=$((pass + 1))
-}
+. "$(dirname "$0")/lib_expect.sh"
 
 # make_npy <path> <descr> <shape text> <number of 4-byte items to write>
 make_npy() {

@@ -12,24 +12,7 @@ fail=0
 REF=${CYOLO_REF_DIR:-../shared/reference}/yolo26n_formula.pt
 F=tests/fixtures/pt
 
-# expect <exit: nonzero|0> <text that must appear in the output> -- cmd...
-expect() {
-    local want="$1" text="$2"
-    shift 3
-    local out rc
-    out=$("$@" 2>&1)
-    rc=$?
-    if [ $rc -ge 128 ]; then
-        echo "FAIL (crashed, signal $((rc - 128))): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    if { [ "$want" = nonzero ] && [ $rc -eq 0 ]; } || { [ "$want" = 0 ] && [ $rc -ne 0 ]; }; then
-        echo "FAIL (exit $rc): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    if ! grep -qF -- "$text" <<<"$out"; then
-        echo "FAIL (no '$text' in output): $*"; echo "$out"; fail=$((fail + 1)); return
-    fi
-    pass=$((pass + 1))
-}
+. "$(dirname "$0")/lib_expect.sh"
 
 # info on Ultralytics' yolo26n checkpoint: the yolo26n table and numbers,
 # line for line what the YAML gives
