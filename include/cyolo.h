@@ -59,6 +59,7 @@ typedef struct {
     cy_init init;
     int nc;                  /* > 0 overrides the YAML's nc */
     int channels;            /* > 0 overrides the YAML's input channels (default 3) */
+    uint64_t seed;           /* CY_INIT_DEFAULT: the weights' random stream (train: seed=) */
     cy_backend_kind backend; /* CPU (oneDNN, fast) or REF (plain C reference) */
     int threads;             /* <= 0: all cores */
     int verbose;             /* reserved */
@@ -73,7 +74,8 @@ CY_API cy_status cy_model_create(cy_model **out, const char *yaml_path,
                                  const cy_model_params *params, cy_error *err);
 CY_API void cy_model_free(cy_model *m);
 
-/* Re-initialises every parameter and buffer. head_bias_init = 0 skips
+/* Re-initialises every parameter and buffer (CY_INIT_DEFAULT from the
+ * params.seed the model was created with). head_bias_init = 0 skips
  * Detect.bias_init() (the manifest's "pure formula" variant). */
 CY_API cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init,
                                  cy_error *err);

@@ -254,6 +254,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     int nc = single_cls ? 1 : s.ds->nc;
     cy_model_params mp = cy_model_default_params();
     mp.nc = nc;
+    mp.seed = (uint64_t)seed; /* the weights differ per seed, as torch's init after init_seeds */
     if (resume_path) {
         if ((st = cy_checkpoint_load_model(resume_path, &mp, 0, &s.model, err)) != CY_OK ||
             (st = cy_checkpoint_load_model(resume_path, &mp, 1, &s.val_model, err)) != CY_OK)

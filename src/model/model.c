@@ -66,6 +66,7 @@ static cy_status create(cy_model **out, const char *yaml_path, const char *text,
     if (!m) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     m->loss_gain[0] = 7.5, m->loss_gain[1] = 0.5, m->loss_gain[2] = 1.5;
     m->channels = p.channels > 0 ? p.channels : 0;
+    m->init_seed = p.seed;
     cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
                         : cy_model_parse_yaml(m, yaml_path, p.nc, err);
     if (st == CY_OK && !(m->yaml_text = text ? strdup(text) : slurp(m->yaml_path)))

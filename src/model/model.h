@@ -132,6 +132,7 @@ struct cy_model {
     double depth, width;
     int max_channels;
     int channels;                /* input channels (YAML `channels`, default 3) */
+    uint64_t init_seed;          /* CY_INIT_DEFAULT's random stream (cy_model_params.seed) */
     cy_layer *layers;
     int nlayers;
     int detect_layer;

@@ -103,10 +103,29 @@ static cy_status init_default(cy_model *m, uint64_t seed) {
     return CY_OK;
 }
 
+/* Ultralytics' end2end Detect builds one2one_cv2 / one2one_cv3 as deep
+ * copies of cv2 / cv3: both branches start from the same weights. */
+static void copy_one2one(cy_model *m) {
+    static const char tag[] = "one2one_";
+    for (int i = 0; i < m->nentries; i++) {
+        const cy_entry *e = &m->entries[i];
+        const char *at = strstr(e->name, tag);
+        if (!at) continue;
+        char twin[sizeof e->name];
+        snprintf(twin, sizeof twin, "%.*s%s", (int)(at - e->name), e->name, at + sizeof tag - 1);
+        int j = cy_model_find_entry(m, twin);
+        if (j < 0 || m->entries[j].numel != e->numel || m->entries[j].kind != e->kind) continue;
+        float *to = entry_data(m, e);
+        const float *from = entry_data(m, &m->entries[j]);
+        if (to && from) memcpy(to, from, e->numel * sizeof *to);
+    }
+}
+
 cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init, cy_error *err) {
     if (init != CY_INIT_FORMULA && init != CY_INIT_DEFAULT)
         return cy_fail(err, CY_ERR_ARG, "unknown initialisation %d", (int)init);
-    CY_TRY(init == CY_INIT_FORMULA ? init_formula(m) : init_default(m, 0));
+    CY_TRY(init == CY_INIT_FORMULA ? init_formula(m) : init_default(m, m->init_seed));
+    if (init == CY_INIT_DEFAULT) copy_one2one(m); /* the formula names each tensor its own values */
     if (head_bias_init) cy_model_head_bias_init(m);
     m->weights_version++;
     return CY_OK;
