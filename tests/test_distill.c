@@ -330,7 +330,7 @@ static void reduced_precision_teacher(void) {
         for (int k = 0; k < 3; k++) {
             int slow = -1;
             CHECK(cy_distill_set_teacher_precision(d, precs[k], &slow, &err) == CY_OK, "%s", err.msg);
-            int emulated = (k == 1 && be->bf16 != CY_BF16_NATIVE) || (k == 2 && be->int8 != CY_BF16_NATIVE);
+            int emulated = (k == 1 && be->bf16 != CY_LOWP_NATIVE) || (k == 2 && be->int8 != CY_LOWP_NATIVE);
             CHECK(slow == emulated, "%s %s: slow flag %d", be->name, pname[k], slow);
             cy_distill_out o;
             CHECK(cy_distill_forward(d, s, x, n, h, w, 0, &o, &err) == CY_OK, "%s", err.msg);

@@ -248,7 +248,7 @@ static void bf16_cases(void) {
     cy_slot slot = NULL;
     CHECK(ref->conv2d(ref, &slot, &in, &out, &p, &err) == CY_OK, "%s", err.msg);
     CHECK(y[0] == 1.0f && y[1] == 1.0f + 0x1p-6f, "ref bf16 rounding: %.9g %.9g", y[0], y[1]);
-    if (cpu->bf16 != CY_BF16_NONE) {
+    if (cpu->bf16 != CY_LOWP_NONE) {
         cy_tensor inh = {x, {1, 1, 1, 2}}; /* one channel: NHWC == NCHW */
         CHECK(cpu->conv2d(cpu, &slot, &inh, &out, &p, &err) == CY_OK, "%s", err.msg);
         CHECK(y[0] == 1.0f && y[1] == 1.0f + 0x1p-6f, "cpu bf16 rounding: %.9g %.9g", y[0], y[1]);
@@ -275,7 +275,7 @@ static void bf16_cases(void) {
         q.precision = CY_PREC_BF16;
         cy_slot rs2 = NULL;
         CHECK(ref->conv2d(ref, &rs2, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
-        double e = cpu->bf16 != CY_BF16_NONE ? compare(t, &q, &B, &cs) : 0;
+        double e = cpu->bf16 != CY_LOWP_NONE ? compare(t, &q, &B, &cs) : 0;
         CHECK(e < 1e-5, "bf16 case %zu: cpu vs ref rel err %.3g", i, e);
         double moved = test_max_rel(B.yr, y32, no); /* B.yr now holds the ref's bf16 result */
         CHECK(moved > 1e-4 && moved < 3e-2, "bf16 case %zu: bf16 vs fp32 rel diff %.3g", i, moved);
@@ -299,7 +299,7 @@ static void s8_cases(void) {
     cy_slot slot = NULL;
     for (int b = 0; b < 2; b++) {
         cy_backend *be = b ? cpu : ref;
-        if (be->int8 == CY_BF16_NONE) continue;
+        if (be->int8 == CY_LOWP_NONE) continue;
         CHECK(be->conv2d(be, &slot, &in, &out, &p, &err) == CY_OK, "%s", err.msg);
         for (int i = 0; i < 5; i++)
             CHECK(fabsf(y[i] - want[i]) < 1e-4f, "%s int8 %g -> %g, want %g", be->name, x[i], y[i], want[i]);
@@ -325,7 +325,7 @@ static void s8_cases(void) {
         q.precision = CY_PREC_INT8;
         q.in_scale = mx / 127.0f;
         CHECK(ref->conv2d(ref, &rs2, &xr, &yr, &q, &err) == CY_OK, "%s", err.msg);
-        double e = cpu->int8 != CY_BF16_NONE ? compare(t, &q, &B, &cs) : 0;
+        double e = cpu->int8 != CY_LOWP_NONE ? compare(t, &q, &B, &cs) : 0;
         CHECK(e < 1e-5, "int8 case %zu: cpu vs ref rel err %.3g", i, e);
         double moved = test_max_rel(B.yr, y32, no);
         CHECK(moved > 1e-4 && moved < 5e-2, "int8 case %zu: int8 vs fp32 rel diff %.3g", i, moved);

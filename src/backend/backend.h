@@ -61,18 +61,18 @@ typedef struct cy_backend cy_backend;
  * node that calls it and released with backend->slot_free. */
 typedef void *cy_slot;
 
-/* How a backend runs CY_PREC_BF16 (and INT8) convolutions */
+/* How a backend runs CY_PREC_BF16 or CY_PREC_INT8 convolutions */
 typedef enum {
-    CY_BF16_NONE = 0,  /* refused (oneDNN has no bf16 convolution for this CPU) */
-    CY_BF16_EMULATED,  /* correct, but slower than float32 */
-    CY_BF16_NATIVE     /* the CPU's bf16 dot products: faster than float32 */
-} cy_bf16_support;
+    CY_LOWP_NONE = 0,  /* refused (oneDNN has no such convolution for this CPU) */
+    CY_LOWP_EMULATED,  /* correct, but not faster than float32 */
+    CY_LOWP_NATIVE     /* the CPU's bf16 / int8 dot products: faster than float32 */
+} cy_lowp_support;
 
 struct cy_backend {
     const char *name;
     cy_layout layout;
-    cy_bf16_support bf16;
-    cy_bf16_support int8;       /* NATIVE: AVX512-VNNI */
+    cy_lowp_support bf16;       /* NATIVE: AVX512-BF16 */
+    cy_lowp_support int8;       /* NATIVE: AVX512-VNNI */
     void *impl;
     void (*destroy)(cy_backend *b);
     void (*slot_free)(cy_backend *b, cy_slot slot);

@@ -169,17 +169,17 @@ void cy_distill_set_teacher_chunk(cy_distill *d, int images) { d->teacher_chunk 
 cy_status cy_distill_set_teacher_precision(cy_distill *d, cy_precision p, int *warn_slow, cy_error *err) {
     const cy_backend *be = d->teacher->backend;
     if (warn_slow) *warn_slow = 0;
-    if (p == CY_PREC_BF16 && be->bf16 == CY_BF16_NONE)
+    if (p == CY_PREC_BF16 && be->bf16 == CY_LOWP_NONE)
         return cy_fail(err, CY_ERR_ARG, "a bf16 teacher needs a CPU with AVX-512 (backend %s has no bf16 convolution)",
                        be->name);
-    if (p == CY_PREC_INT8 && be->int8 == CY_BF16_NONE)
+    if (p == CY_PREC_INT8 && be->int8 == CY_LOWP_NONE)
         return cy_fail(err, CY_ERR_ARG, "an int8 teacher needs a CPU with AVX2 (backend %s has no int8 convolution)",
                        be->name);
     if (p != CY_PREC_F32 && p != CY_PREC_BF16 && p != CY_PREC_INT8)
         return cy_fail(err, CY_ERR_ARG, "unknown teacher precision %d", (int)p);
     if (warn_slow)
-        *warn_slow = (p == CY_PREC_BF16 && be->bf16 == CY_BF16_EMULATED) ||
-                     (p == CY_PREC_INT8 && be->int8 == CY_BF16_EMULATED);
+        *warn_slow = (p == CY_PREC_BF16 && be->bf16 == CY_LOWP_EMULATED) ||
+                     (p == CY_PREC_INT8 && be->int8 == CY_LOWP_EMULATED);
     d->teacher->precision = p;
     free(d->teacher->int8_step); /* calibrate again on the next forward */
     d->teacher->int8_step = NULL;

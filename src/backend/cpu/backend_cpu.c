@@ -72,12 +72,12 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->layout = CY_LAYOUT_NHWC;
     /* oneDNN 2.6 runs bf16 convolutions from AVX-512 on, natively with AVX512-BF16 */
     const dnnl_cpu_isa_t isa = dnnl_get_effective_cpu_isa();
-    b->bf16 = isa >= dnnl_cpu_isa_avx512_core_bf16 ? CY_BF16_NATIVE
-              : isa >= dnnl_cpu_isa_avx512_core    ? CY_BF16_EMULATED
-                                                   : CY_BF16_NONE;
-    b->int8 = isa >= dnnl_cpu_isa_avx512_core_vnni ? CY_BF16_NATIVE
-              : isa >= dnnl_cpu_isa_avx2          ? CY_BF16_EMULATED
-                                                   : CY_BF16_NONE;
+    b->bf16 = isa >= dnnl_cpu_isa_avx512_core_bf16 ? CY_LOWP_NATIVE
+              : isa >= dnnl_cpu_isa_avx512_core    ? CY_LOWP_EMULATED
+                                                   : CY_LOWP_NONE;
+    b->int8 = isa >= dnnl_cpu_isa_avx512_core_vnni ? CY_LOWP_NATIVE
+              : isa >= dnnl_cpu_isa_avx2          ? CY_LOWP_EMULATED
+                                                   : CY_LOWP_NONE;
     b->destroy = cpu_destroy;
     b->slot_free = cpu_slot_free;
     b->conv2d = cpu_conv2d;
