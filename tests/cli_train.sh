@@ -78,5 +78,15 @@ out=$("$CYOLO" train model=yolo26n.yaml batch=eight 2>&1); rc=$?
 out=$("$CYOLO" train model=yolo26n.yaml data="$T/nope.yaml" 2>&1); rc=$?
 [ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "$T/nope.yaml" <<<"$out" && ok || bad "missing data yaml ($rc): $out"
 
+# a one-channel model: cyolo reads RGB, so train / val / predict refuse it by name
+mkdir -p "$T/gray" && { cat cfg/models/26/yolo26.yaml; echo 'channels: 1'; } >"$T/gray/yolo26.yaml"
+out=$("$CYOLO" train model="$T/gray/yolo26n.yaml" epochs=1 imgsz=64 project="$T/runs" name=gray 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "$T/gray/yolo26n.yaml takes 1 input channels" <<<"$out" && [ ! -d "$T/runs/gray" ] &&
+    ok || bad "one-channel train ($rc): $out"
+out=$("$CYOLO" val model="$T/gray/yolo26n.yaml" data=synth.yaml imgsz=64 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "RGB, 3 channels" <<<"$out" && ok || bad "one-channel val ($rc): $out"
+out=$("$CYOLO" predict model="$T/gray/yolo26n.yaml" source="$CYOLO_DATASETS/synth/images/val" imgsz=64 2>&1); rc=$?
+[ $rc -ne 0 ] && [ $rc -lt 128 ] && grep -qF "RGB, 3 channels" <<<"$out" && ok || bad "one-channel predict ($rc): $out"
+
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

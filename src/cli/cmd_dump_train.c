@@ -10,7 +10,7 @@
  *   params_after.npy  with optimizer=: the watched parameters after the step
  * With distill_model=<teacher .pt|.yaml> (distill_init=formula: formula
  * weights for a YAML teacher and the projectors; distill_weights=<.pt> for
- * a YAML teacher's weights; distill_precision=fp32|bf16) and dis=:
+ * a YAML teacher's weights; distill_precision=fp32|bf16|int8) and dis=:
  *   loss.npy        [4] box, cls, dfl, dis_loss x batch (what is backpropagated)
  *   dis_loss.npy    [1] the logged per-sample dis_loss
  *   teacher_w_<l>.npy  [B, 1, h*w] the teacher weights of level l

@@ -410,3 +410,10 @@ cy_status cy_loader_batch(cy_loader *l, int b, int batch, cy_batch *out, cy_erro
     out->index = s->index, out->ratio = s->ratio, out->pad = s->pad;
     return CY_OK;
 }
+
+cy_status cy_loader_check_channels(int model_channels, const char *model, cy_error *err) {
+    if (model_channels == 3) return CY_OK;
+    return cy_fail(err, CY_ERR_ARG,
+                   "%s takes %d input channels (YAML 'channels'); cyolo reads images as RGB, 3 channels", model,
+                   model_channels);
+}

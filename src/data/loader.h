@@ -50,6 +50,9 @@ typedef struct {
 
 cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_loader_params *p, cy_error *err);
 void cy_loader_free(cy_loader *l);
+/* The loader's batches are RGB (3 channels): a model with other input
+ * channels (YAML `channels: 1`) is refused, naming it. */
+cy_status cy_loader_check_channels(int model_channels, const char *model, cy_error *err);
 
 /* Orders the images for an epoch: a seeded shuffle (train) or file order
  * (aspect-ratio order with rect). shuffle is ignored when rect batches

@@ -5,6 +5,7 @@
 #include <string.h>
 #include "data/augment.h"
 #include "data/dataset.h"
+#include "data/loader.h"
 #include "engine/checkpoint.h"
 #include "engine/run_dir.h"
 #include "io/atomic.h"
@@ -115,7 +116,8 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
         cy_model_summary s;
         cy_model_summarize(m, &s);
         nc = s.nc;
-        st = cy_checkpoint_load_names(model_path, nc, &names, err);
+        st = cy_loader_check_channels(s.channels, model_path, err);
+        if (st == CY_OK) st = cy_checkpoint_load_names(model_path, nc, &names, err);
     }
     char dir[4096] = "";
     if (st == CY_OK && save) st = cy_run_dir(project, "detect", name, "predict", exist_ok, dir, sizeof dir, err);

@@ -262,7 +262,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     } else if ((st = cy_train_models_create(model_path, pretrained, &mp, log, &s.model, &s.val_model, err)) != CY_OK) {
         goto done;
     }
-    if ((st = cy_model_set_loss_gains(s.model, gain_box, gain_cls, gain_dfl, err)) != CY_OK ||
+    if ((st = cy_loader_check_channels(s.model->channels, model_path, err)) != CY_OK ||
+        (st = cy_model_set_loss_gains(s.model, gain_box, gain_cls, gain_dfl, err)) != CY_OK ||
         (st = cy_model_set_loss_gains(s.val_model, gain_box, gain_cls, gain_dfl, err)) != CY_OK)
         goto done;
     if (*distill_model) { /* the teacher, checked before the run folder exists */

@@ -73,6 +73,8 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         cy_model_summarize(m, &s);
         if (s.nc != nc)
             st = cy_fail(err, CY_ERR_ARG, "%s has %d classes, the dataset %s has %d", model_path, s.nc, data, nc);
+        else
+            st = cy_loader_check_channels(s.channels, model_path, err);
     }
     if (st == CY_OK) {
         cy_scan_params sp = cy_scan_default_params();
