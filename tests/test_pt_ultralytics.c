@@ -233,6 +233,23 @@ static void test_errors(void) {
     const char evil[] = "\x80\x02}X\x05\x00\x00\x00modelcsubprocess\nPopen\nX\x02\x00\x00\x00lsq\x01\x85Rs.";
     write_zip(p, "evil/data.pkl", evil, sizeof evil - 1, NULL, NULL, 0);
     expect_error(p, "refused global", "subprocess.Popen, which is not allowed", NULL);
+    /* a mid-training checkpoint pickles the model's criterion: Ultralytics'
+     * v8DetectionLoss (a class despite its lower-case start) holding a
+     * torch.device; both are kept inert. An all-lower-case name (a
+     * function) under ultralytics. is still refused. */
+    snprintf(p, sizeof p, "%s/crit.pt", tmpdir);
+    const char crit[] = "\x80\x02}X\x09\x00\x00\x00" "criterion" "cultralytics.utils.loss\nv8DetectionLoss\n)\x81}"
+                        "X\x06\x00\x00\x00" "device" "ctorch\ndevice\nX\x03\x00\x00\x00" "cpu" "\x85Rsbs.";
+    write_zip(p, "crit/data.pkl", crit, sizeof crit - 1, NULL, NULL, 0);
+    cy_pt_value *cv = NULL;
+    cy_error cerr = {0};
+    CHECK(cy_pt_read(p, &cv, &cerr) == CY_OK && cy_pt_dict_find(cv, "criterion"), "criterion kept inert: %s",
+          cerr.msg);
+    cy_pt_value_free(cv);
+    snprintf(p, sizeof p, "%s/func.pt", tmpdir);
+    const char func[] = "\x80\x02}X\x01\x00\x00\x00" "f" "cultralytics.utils.ops\nxyxy2xywh\ns.";
+    write_zip(p, "func/data.pkl", func, sizeof func - 1, NULL, NULL, 0);
+    expect_error(p, "refused function", "ultralytics.utils.ops.xyxy2xywh, which is not allowed", NULL);
     /* a tensor whose storage key '5' has no data/5 record (data/0 exists) */
     snprintf(p, sizeof p, "%s/nostorage.pt", tmpdir);
     const char pk[] = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n"

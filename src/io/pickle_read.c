@@ -207,21 +207,28 @@ static cy_status read_line(reader *r, char *out) {
 
 static int starts_with(const char *s, const char *prefix) { return !strncmp(s, prefix, strlen(prefix)); }
 
-/* A Python identifier that starts with an upper-case letter (a class, by
- * the naming convention both torch and Ultralytics follow). */
-static int is_class_name(const char *name) {
-    if (!(*name >= 'A' && *name <= 'Z')) return 0;
-    for (const char *p = name; *p; p++)
+/* A Python identifier that names a class by the naming convention torch
+ * and Ultralytics follow: it starts with an upper-case letter, or (lower_ok:
+ * Ultralytics' v8DetectionLoss, which mid-training checkpoints pickle as the
+ * model's criterion) has an upper-case letter after a lower-case start;
+ * functions are all lower-case. */
+static int is_class_name(const char *name, int lower_ok) {
+    int upper = 0;
+    if (!((*name >= 'A' && *name <= 'Z') || (lower_ok && *name >= 'a' && *name <= 'z'))) return 0;
+    for (const char *p = name; *p; p++) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
             return 0;
-    return 1;
+        upper |= *p >= 'A' && *p <= 'Z';
+    }
+    return upper;
 }
 
 /* Classes whose instances are kept as inert named objects: model modules
  * and argument namespaces. Nothing of theirs ever runs, so the name is all
  * that matters; the check keeps the door narrow all the same. */
 static int inert_class(const char *mod, const char *name) {
-    if (!is_class_name(name)) return 0;
+    if (!strcmp(mod, "torch") && !strcmp(name, "device")) return 1; /* a criterion's device: torch.device('cpu') */
+    if (!is_class_name(name, starts_with(mod, "ultralytics."))) return 0;
     if (!strcmp(mod, "types")) return !strcmp(name, "SimpleNamespace");
     if (!strcmp(mod, "argparse")) return !strcmp(name, "Namespace");
     return starts_with(mod, "ultralytics.") || starts_with(mod, "torch.nn.modules.");
