@@ -3,6 +3,7 @@
 #define CY_DATA_DATASET_INTERNAL_H
 #include <stdint.h>
 #include "data/dataset.h"
+#include "io/text_file.h"
 
 /* b when it is absolute (or a is empty), else a + "/" + b. malloc'd. */
 char *cy_path_join(const char *a, const char *b);
@@ -15,9 +16,6 @@ int cy_path_exists(const char *p);
 int cy_path_is_dir(const char *p);
 int cy_path_is_file(const char *p);
 
-/* Reads a whole file (at most max bytes) into a NUL-terminated buffer.
- * Returns 0, or an errno value (EFBIG when larger than max). */
-int cy_read_text_file(const char *path, size_t max, char **out, size_t *len);
 
 /* The hash the cache is keyed by: every image and label path with its
  * size and mtime (or absence), nc and single_cls. */

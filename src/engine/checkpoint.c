@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include "io/pt.h"
+#include "io/text_file.h"
 #include "io/pt_value.h"
 #include "engine/checkpoint_import.h"
 
@@ -26,20 +27,6 @@ static cy_status state_dict(const cy_model *m, const float *params, const float 
         if (st != CY_OK) return st;
     }
     return CY_OK;
-}
-
-static char *read_text(const char *path) {
-    FILE *f = path ? fopen(path, "rb") : NULL;
-    if (!f) return NULL;
-    char *s = NULL;
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n >= 0 && n < (16L << 20) && !fseek(f, 0, SEEK_SET) && (s = malloc(n + 1)) && fread(s, 1, n, f) == (size_t)n)
-        s[n] = 0;
-    else
-        free(s), s = NULL;
-    fclose(f);
-    return s;
 }
 
 #define PUT(expr)                    \
@@ -130,7 +117,6 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
         PUT(take(root, "optimizer", &v, err));
     }
     PUT(cy_pt_dict_new(&v, 0, err));
-
     char scale[2] = {m->scale, 0};
     if ((st = cy_pt_dict_put_str(v, "yaml_file", m->yaml_path, err)) != CY_OK ||
         (st = cy_pt_dict_put_str(v, "yaml", m->yaml_text ? m->yaml_text : "", err)) != CY_OK ||
@@ -175,7 +161,8 @@ cy_status cy_checkpoint_save(const char *path, const cy_checkpoint *c, cy_error 
     }
     PUT(cy_pt_dict_put_int(root, "pending", c->pending, err));
     if (c->distill) PUT(cy_checkpoint_put_distill(root, c->distill, c->distill_opt, c->pending, err));
-    csv = read_text(c->results_csv);
+    size_t csv_len;
+    if (!c->results_csv || cy_read_text_file(c->results_csv, (size_t)16 << 20, &csv, &csv_len)) csv = NULL;
     if (csv) PUT(cy_pt_dict_put_str(root, "train_results", csv, err));
     char date[64];
     time_t now = time(NULL);

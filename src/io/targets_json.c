@@ -1,4 +1,5 @@
 #include "io/targets_json.h"
+#include "io/text_file.h"
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <math.h>
@@ -8,32 +9,15 @@
 
 static const char *COLUMNS[6] = {"batch_idx", "cls", "cx", "cy", "w", "h"};
 
-static char *read_all(const char *path, cy_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cy_fail(err, CY_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-        return NULL;
-    }
-    char *s = NULL;
-    long n = -1;
-    if (fseek(f, 0, SEEK_END) == 0) n = ftell(f);
-    if (n >= 0 && n < (64L << 20) && fseek(f, 0, SEEK_SET) == 0 && (s = malloc(n + 1)) &&
-        fread(s, 1, n, f) == (size_t)n) {
-        s[n] = 0;
-    } else {
-        free(s);
-        s = NULL;
-        cy_fail(err, CY_ERR_IO, "%s: cannot read (or larger than 64 MiB)", path);
-    }
-    fclose(f);
-    return s;
-}
-
 cy_status cy_targets_json_read(const char *path, float **rows_out, int *nrows_out, cy_error *err) {
     *rows_out = NULL;
     *nrows_out = 0;
-    char *text = read_all(path, err);
-    if (!text) return err ? err->status : CY_ERR_IO;
+    char *text = NULL;
+    size_t len;
+    int e = cy_read_text_file(path, (size_t)64 << 20, &text, &len);
+    if (e == ENOMEM) return cy_fail(err, CY_ERR_MEMORY, "out of memory reading %s", path);
+    if (e == EFBIG || e == EIO) return cy_fail(err, CY_ERR_IO, "%s: cannot read (or larger than 64 MiB)", path);
+    if (e) return cy_fail(err, CY_ERR_IO, "%s: cannot open: %s", path, strerror(e));
     cJSON *root = cJSON_Parse(text);
     free(text);
     cy_status st = CY_OK;

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "model/detect_decode.h"
 #include "model/model.h"
+#include "io/text_file.h"
 
 cy_model_params cy_model_default_params(void) {
     cy_model_params p;
@@ -43,21 +44,6 @@ static cy_status find_strides(cy_model *m, cy_error *err) {
     return CY_OK;
 }
 
-static char *slurp(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    char *s = NULL;
-    long n = -1;
-    if (!fseek(f, 0, SEEK_END)) n = ftell(f);
-    if (n >= 0 && n < (16L << 20) && !fseek(f, 0, SEEK_SET) && (s = malloc((size_t)n + 1)) &&
-        fread(s, 1, (size_t)n, f) == (size_t)n)
-        s[n] = 0;
-    else
-        free(s), s = NULL;
-    fclose(f);
-    return s;
-}
-
 static cy_status create(cy_model **out, const char *yaml_path, const char *text, const char *name, char scale,
                         const cy_model_params *pp, cy_error *err) {
     *out = NULL;
@@ -69,7 +55,9 @@ static cy_status create(cy_model **out, const char *yaml_path, const char *text,
     m->init_seed = p.seed;
     cy_status st = text ? cy_model_parse_yaml_text(m, yaml_path, name, text, scale, p.nc, err)
                         : cy_model_parse_yaml(m, yaml_path, p.nc, err);
-    if (st == CY_OK && !(m->yaml_text = text ? strdup(text) : slurp(m->yaml_path)))
+    size_t len;
+    if (st == CY_OK && (text ? !(m->yaml_text = strdup(text))
+                             : cy_read_text_file(m->yaml_path, (size_t)16 << 20, &m->yaml_text, &len) != 0))
         st = cy_fail(err, CY_ERR_IO, "%s: cannot read the model YAML again", m->yaml_path);
     if (st == CY_OK) st = find_strides(m, err); /* registers the state too */
     if (st == CY_OK) m->gflops_640 = cy_model_gflops(m, 640);
