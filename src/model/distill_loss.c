@@ -78,7 +78,8 @@ static cy_status level(cy_distill *d, cy_model *student, int l, int n, int backw
     const size_t HW = (size_t)ss.h * ss.w, N = (size_t)n * HW * Ct;
     const cy_shape hs = {n, Ct, ss.h, ss.w};
     cy_tensor X = cy_graph_tensor(&student->graph, vs);
-    cy_tensor H = {grow(&d->scratch[S_H], &d->scratch_cap[S_H], N, err), hs}, Y = {grow(&d->scratch[S_Y], &d->scratch_cap[S_Y], N, err), hs};
+    cy_tensor H = {grow(&d->scratch[S_H], &d->scratch_cap[S_H], N, err), hs};
+    cy_tensor Y = {grow(&d->scratch[S_Y], &d->scratch_cap[S_Y], N, err), hs};
     const float *T = d->tfeat[l], *w = d->w[l];
     if (!H.data || !Y.data) return CY_ERR_MEMORY;
     const cy_entry *e = &d->entries[4 * l];
@@ -135,7 +136,7 @@ cy_status cy_distill_forward(cy_distill *d, cy_model *student, const float *x, i
         chunk = (int)((2L * 320 * 320 + (long)h * w - 1) / ((long)h * w));
     if (chunk > n) chunk = n;
     while (n % chunk) chunk--; /* equal chunks: one teacher graph for the whole batch */
-    const size_t per_image = (size_t)3 * h * w;
+    const size_t per_image = (size_t)student->graph.input.c * h * w; /* the teacher has the student's channels */
     for (int i0 = 0; i0 < n; i0 += chunk) {
         CY_TRY(cy_model_run(d->teacher, x + (size_t)i0 * per_image, chunk, h, w, err));
         CY_TRY(teacher_chunk(d, i0, n, err));
