@@ -250,6 +250,34 @@ static void test_errors(void) {
     const char func[] = "\x80\x02}X\x01\x00\x00\x00" "f" "cultralytics.utils.ops\nxyxy2xywh\ns.";
     write_zip(p, "func/data.pkl", func, sizeof func - 1, NULL, NULL, 0);
     expect_error(p, "refused function", "ultralytics.utils.ops.xyxy2xywh, which is not allowed", NULL);
+    /* numpy number scalars (torch.save of tools/refgen/make_numpy_scalar_fixture.py) read as
+     * plain numbers; a numpy string scalar and a numpy array are still refused */
+    cy_pt_value *nv = NULL;
+    cy_error nerr = {0};
+    CHECK(cy_pt_read("tests/fixtures/pt/numpy_scalars.pt", &nv, &nerr) == CY_OK, "numpy scalars: %s", nerr.msg);
+    if (nv) {
+        const cy_pt_value *opt = cy_pt_dict_find(nv, "optimizer"), *pg = opt ? cy_pt_dict_find(opt, "param_groups") : NULL;
+        const cy_pt_value *lr = pg && pg->kind == CY_PT_LIST && pg->u.seq.len ? cy_pt_dict_find(pg->u.seq.items[0], "lr") : NULL;
+        const cy_pt_value *i64 = cy_pt_dict_find(nv, "i64"), *i16 = cy_pt_dict_find(nv, "i16"),
+                          *f32 = cy_pt_dict_find(nv, "f32"), *b = cy_pt_dict_find(nv, "b"), *u8 = cy_pt_dict_find(nv, "u8");
+        CHECK(lr && lr->kind == CY_PT_FLOAT && lr->u.f == 0.00019, "numpy float64 lr");
+        CHECK(i64 && i64->kind == CY_PT_INT && i64->u.i == -5, "numpy int64");
+        CHECK(i16 && i16->kind == CY_PT_INT && i16->u.i == -2, "numpy int16 sign");
+        CHECK(f32 && f32->kind == CY_PT_FLOAT && f32->u.f == 1.5, "numpy float32");
+        CHECK(b && b->kind == CY_PT_BOOL && b->u.b == 1, "numpy bool");
+        CHECK(u8 && u8->kind == CY_PT_INT && u8->u.i == 200, "numpy uint8");
+        cy_pt_value_free(nv);
+    }
+    snprintf(p, sizeof p, "%s/npstr.pt", tmpdir);
+    const char npstr[] = "\x80\x02}X\x01\x00\x00\x00scnumpy.core.multiarray\nscalar\ncnumpy\ndtype\nX\x02\x00\x00\x00U2"
+                         "\x89\x88\x87R(K\x03X\x01\x00\x00\x00<NNNK\x08K\x04K\x08tbc_codecs\nencode\n"
+                         "X\x08\x00\x00\x00" "a\x00\x00\x00" "b\x00\x00\x00X\x06\x00\x00\x00latin1\x86R\x86Rs.";
+    write_zip(p, "npstr/data.pkl", npstr, sizeof npstr - 1, NULL, NULL, 0);
+    expect_error(p, "numpy str scalar", "numpy dtype 'U2' is not supported", NULL);
+    snprintf(p, sizeof p, "%s/nparr.pt", tmpdir);
+    const char nparr[] = "\x80\x02}X\x01\x00\x00\x00" "acnumpy.core.multiarray\n_reconstruct\n" "s.";
+    write_zip(p, "nparr/data.pkl", nparr, sizeof nparr - 1, NULL, NULL, 0);
+    expect_error(p, "numpy array", "numpy.core.multiarray._reconstruct, which is not allowed", NULL);
     /* a tensor whose storage key '5' has no data/5 record (data/0 exists) */
     snprintf(p, sizeof p, "%s/nostorage.pt", tmpdir);
     const char pk[] = "\x80\x02" "ctorch._utils\n_rebuild_tensor_v2\n((X\x07\x00\x00\x00storagectorch\nFloatStorage\n"

@@ -1,7 +1,8 @@
 /* Restricted unpickler for .pt checkpoints. It runs nothing: GLOBAL resolves
  * only names on a whitelist (collections.OrderedDict, the torch tensor
  * rebuild functions, torch.<T>Storage classes, set, torch.Size, getattr on
- * an allowed class) and classes that are safe to keep as inert named objects
+ * an allowed class, numpy number scalars and the latin-1 _codecs.encode
+ * that carries their bytes) and classes that are safe to keep as inert named objects
  * (CamelCase classes under ultralytics.* and torch.nn.modules.*, namespaces).
  * REDUCE, NEWOBJ and BUILD on such a class make a CY_PT_OBJECT holding the
  * class name, the arguments and the state; nothing is imported or called.
@@ -38,7 +39,11 @@ enum {
     G_SIZE,     /* torch.Size: read as a tuple of ints */
     G_GETATTR,  /* getattr(<allowed class>, name): another class name */
     G_CLASS,    /* a class kept as inert objects; internal.name is its dotted name */
-    IN_STORAGE
+    G_NP_DTYPE, /* numpy.dtype: makes an IN_NP_DTYPE */
+    G_NP_SCALAR,   /* numpy's multiarray.scalar(dtype, bytes): a number */
+    G_CODECS_ENCODE, /* _codecs.encode(str, 'latin1'): bytes (protocol 2's bytes) */
+    IN_STORAGE,
+    IN_NP_DTYPE /* a numpy dtype; internal.a packs kind, size and byte order (np_dtype_pack) */
 };
 
 typedef struct {
@@ -244,6 +249,11 @@ static cy_status global(reader *r, const char *mod, const char *name) {
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_parameter_with_state"))
         what = G_REBUILD_PARAM_STATE;
     else if (inert_class(mod, name)) what = G_CLASS;
+    else if (!strcmp(mod, "numpy") && !strcmp(name, "dtype")) what = G_NP_DTYPE;
+    else if ((!strcmp(mod, "numpy.core.multiarray") || !strcmp(mod, "numpy._core.multiarray")) &&
+             !strcmp(name, "scalar"))
+        what = G_NP_SCALAR;
+    else if (!strcmp(mod, "_codecs") && !strcmp(name, "encode")) what = G_CODECS_ENCODE;
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_tensor_v2")) what = G_REBUILD_V2;
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_parameter")) what = G_REBUILD_PARAM;
     else if (!strcmp(mod, "torch.storage") && !strcmp(name, "UntypedStorage")) { what = G_STORAGE_CLASS; dt = CY_PT_DT_U8; }
@@ -454,12 +464,105 @@ static int is_identifier(const char *s) {
     return 1;
 }
 
+/* ---- numpy scalars ----
+ * Ultralytics' checkpoints may hold numpy numbers (an optimizer group's lr
+ * set by np.interp during warmup): numpy pickles them as
+ * multiarray.scalar(dtype('f8', False, True) + BUILD (3, '<', ...), bytes),
+ * the bytes through _codecs.encode(str, 'latin1') under protocol 2. They
+ * are read as the plain number; nothing of numpy is run. */
+
+#define NP_BIG_ENDIAN 0x10000
+
+static int64_t np_dtype_pack(char kind, int size) { return (int64_t)(unsigned char)kind | (int64_t)size << 8; }
+
+/* numpy.dtype(name, align, copy): the names numpy writes for its numbers */
+static cy_status np_dtype(reader *r, cy_pt_value **a, size_t na, cy_pt_value **out) {
+    if (na != 3 || a[0]->kind != CY_PT_STR || a[1]->kind != CY_PT_BOOL || a[2]->kind != CY_PT_BOOL)
+        return bad(r, "numpy.dtype with arguments of the wrong kinds%s", NULL);
+    const char *s = a[0]->u.str.s;
+    char kind = s[0];
+    int size = (int)strtol(s[0] ? s + 1 : s, NULL, 10);
+    int ok = a[0]->u.str.len == 2 && s[1] >= '1' && s[1] <= '8' &&
+             ((kind == 'f' && (size == 4 || size == 8)) || ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 ||
+              size == 4 || size == 8)) || (kind == 'b' && size == 1));
+    if (!ok) return unsupported(r, "numpy dtype '%s' is not supported (numbers only)", s);
+    cy_pt_value *v = mk(r, CY_PT_INTERNAL_);
+    if (!v) return oom_or_budget(r);
+    v->u.internal.what = IN_NP_DTYPE;
+    v->u.internal.a = np_dtype_pack(kind, size);
+    *out = v;
+    return CY_OK;
+}
+
+/* _codecs.encode(text, 'latin1'): each code point below 256 one byte */
+static cy_status codecs_encode(reader *r, cy_pt_value **a, size_t na, cy_pt_value **out) {
+    if (na != 2 || a[0]->kind != CY_PT_STR || a[1]->kind != CY_PT_STR ||
+        (strcmp(a[1]->u.str.s, "latin1") && strcmp(a[1]->u.str.s, "latin-1")))
+        return unsupported(r, "_codecs.encode is allowed only as encode(str, 'latin1')%s", NULL);
+    const unsigned char *s = (const unsigned char *)a[0]->u.str.s;
+    size_t n = a[0]->u.str.len, k = 0;
+    if (n > r->reg.bytes_limit - r->reg.bytes) return bad(r, "strings exceed the size limit%s", NULL);
+    r->reg.bytes += n;
+    cy_pt_value *v = mk(r, CY_PT_BYTES);
+    if (!v || !(v->u.str.s = malloc(n + 1))) return oom_or_budget(r);
+    for (size_t i = 0; i < n; k++) { /* valid UTF-8 (checked when read) */
+        unsigned cp = s[i];
+        if (cp < 0x80) i++;
+        else if ((cp & 0xe0) == 0xc0) cp = (cp & 0x1f) << 6 | (s[i + 1] & 0x3f), i += 2;
+        else return bad(r, "_codecs.encode: a character outside latin-1%s", NULL);
+        if (cp > 0xff) return bad(r, "_codecs.encode: a character outside latin-1%s", NULL);
+        v->u.str.s[k] = (char)cp;
+    }
+    v->u.str.s[k] = 0;
+    v->u.str.len = k;
+    *out = v;
+    return CY_OK;
+}
+
+/* multiarray.scalar(dtype, bytes) -> int, float or bool */
+static cy_status np_scalar(reader *r, cy_pt_value **a, size_t na, cy_pt_value **out) {
+    if (na != 2 || !is_internal(a[0], IN_NP_DTYPE) || a[1]->kind != CY_PT_BYTES)
+        return unsupported(r, "numpy scalar with arguments of the wrong kinds (numbers only)%s", NULL);
+    int64_t d = a[0]->u.internal.a;
+    char kind = (char)(d & 0xff);
+    int size = (int)(d >> 8 & 0xff);
+    if (a[1]->u.str.len != (size_t)size) return bad(r, "numpy scalar bytes do not match its dtype%s", NULL);
+    uint8_t b[8];
+    for (int i = 0; i < size; i++) /* little-endian from here on */
+        b[i] = (uint8_t)a[1]->u.str.s[(d & NP_BIG_ENDIAN) ? size - 1 - i : i];
+    uint64_t u = 0;
+    for (int i = 0; i < size; i++) u |= (uint64_t)b[i] << (8 * i);
+    cy_pt_value *v = NULL;
+    if (kind == 'f') {
+        if (!(v = mk(r, CY_PT_FLOAT))) return oom_or_budget(r);
+        if (size == 8) memcpy(&v->u.f, &u, 8);
+        else {
+            uint32_t u32 = (uint32_t)u;
+            float f;
+            memcpy(&f, &u32, 4);
+            v->u.f = f;
+        }
+    } else if (kind == 'b') {
+        if (!(v = mk(r, CY_PT_BOOL))) return oom_or_budget(r);
+        v->u.b = u != 0;
+    } else {
+        if (kind == 'u' && size == 8 && u > (uint64_t)INT64_MAX)
+            return unsupported(r, "numpy uint64 scalar above the int64 range%s", NULL);
+        int64_t x = (int64_t)u;
+        if (kind == 'i' && size < 8 && (u >> (8 * size - 1) & 1)) x = (int64_t)(u | ~((1ull << (8 * size)) - 1));
+        if (!(v = mk(r, CY_PT_INT))) return oom_or_budget(r);
+        v->u.i = x;
+    }
+    *out = v;
+    return CY_OK;
+}
+
 static cy_status reduce(reader *r) {
     cy_pt_value *args = NULL, *fn = NULL;
     CY_TRY(pop(r, &args));
     CY_TRY(top(r, &fn));
     if (fn->kind != CY_PT_INTERNAL_ || fn->u.internal.what == IN_STORAGE ||
-        fn->u.internal.what == G_STORAGE_CLASS)
+        fn->u.internal.what == IN_NP_DTYPE || fn->u.internal.what == G_STORAGE_CLASS)
         return unsupported(r, "pickle calls something that is not an allowed function%s", NULL);
     if (args->kind != CY_PT_TUPLE) return bad(r, "REDUCE arguments are not a tuple%s", NULL);
     cy_pt_value *res = NULL;
@@ -509,6 +612,9 @@ static cy_status reduce(reader *r) {
         break;
     }
     case G_CLASS: CY_TRY(make_object(r, fn->u.internal.name, args, &res)); break;
+    case G_NP_DTYPE: CY_TRY(np_dtype(r, a, na, &res)); break;
+    case G_NP_SCALAR: CY_TRY(np_scalar(r, a, na, &res)); break;
+    case G_CODECS_ENCODE: CY_TRY(codecs_encode(r, a, na, &res)); break;
     default: return unsupported(r, "pickle calls something that is not an allowed function%s", NULL);
     }
     r->stack[r->sp - 1] = res;
@@ -542,6 +648,14 @@ static cy_status build(reader *r) {
     if (inst->kind == CY_PT_DICT && inst->u.dict.ordered &&
         (state->kind == CY_PT_DICT || state->kind == CY_PT_NONE))
         return CY_OK;
+    /* numpy.dtype's state (version, byte order, ...): only the byte order matters */
+    if (is_internal(inst, IN_NP_DTYPE)) {
+        if (state->kind != CY_PT_TUPLE || state->u.seq.len < 2 || state->u.seq.items[1]->kind != CY_PT_STR ||
+            state->u.seq.items[1]->u.str.len != 1 || !strchr("<>|=", state->u.seq.items[1]->u.str.s[0]))
+            return bad(r, "numpy dtype state is not (version, byte order, ...)%s", NULL);
+        if (state->u.seq.items[1]->u.str.s[0] == '>') inst->u.internal.a |= NP_BIG_ENDIAN;
+        return CY_OK;
+    }
     /* An inert object keeps its state as it is: __setstate__ never runs. */
     if (inst->kind == CY_PT_OBJECT) {
         if (inst->u.obj.state) return bad(r, "pickle sets the state of one object twice%s", NULL);
