@@ -4,6 +4,7 @@
  * determinism of the whole v8 pipeline, and random-parameter robustness.
  * Prints ms per image for mosaic + perspective + HSV + flip at 320 and 640. */
 #include "data/augment.h"
+#include "io/npy.h"
 #include "test_util.h"
 #include <time.h>
 
@@ -235,6 +236,35 @@ static void test_hsv(void) {
     CHECK(r.data[0] == 127 && r.data[1] == 127 && r.data[2] == 127, "white: %d %d %d", r.data[0], r.data[1], r.data[2]);
     CHECK(r.data[3] == 100 && r.data[5] <= 2, "orange with v/2, s*1.9: %d %d %d", r.data[3], r.data[4], r.data[5]);
     cy_image_free(&r);
+}
+
+/* Ultralytics' RandomHSV on OpenCV (tools/refgen/make_hsv_fixture.py): the same bytes,
+ * truncated in the 64 columns of OpenCV's vector loop and rounded in the last 6 */
+static void test_hsv_opencv(void) {
+    static const double gains[3][3] = {{0.01, 0.5, -0.3}, {-0.012, -0.6, 0.35}, {0, 0, 0}};
+    cy_npy f = {0};
+    cy_error err = {0};
+    CHECK(cy_npy_read("tests/fixtures/aug/hsv_cv2.npy", &f, &err) == CY_OK, "hsv fixture: %s", err.msg);
+    if (!f.data) return;
+    CHECK(f.ndim == 4 && f.shape[0] == 4 && f.shape[1] == 40 && f.shape[2] == 70 && f.shape[3] == 3, "fixture shape");
+    const size_t n = 40 * 70 * 3;
+    for (int k = 0; k < 3; k++) {
+        cy_image im = {0};
+        cy_image_alloc(&im, 40, 70, 3, NULL);
+        for (size_t i = 0; i < n; i++) im.data[i] = (uint8_t)f.data[i];
+        /* the fixture's np.random.uniform returned gain / hgain, which RandomHSV
+         * multiplied back: the same doubles here */
+        double r[3], hyp[3] = {0.015, 0.7, 0.4};
+        for (int j = 0; j < 3; j++) r[j] = gains[k][j] / hyp[j] * hyp[j];
+        cy_aug_hsv_apply(&im, r[0], r[1], r[2]);
+        int bad = 0, first = -1;
+        for (size_t i = 0; i < n; i++)
+            if (im.data[i] != (uint8_t)f.data[(k + 1) * n + i]) bad++, first = first < 0 ? (int)i : first;
+        CHECK(bad == 0, "gains %d: %d of %zu bytes differ from OpenCV (first at pixel %d, column %d)", k, bad, n,
+              first / 3, first / 3 % 70);
+        cy_image_free(&im);
+    }
+    cy_npy_free(&f);
 }
 
 /* ---- perspective ---- */
@@ -619,6 +649,7 @@ int main(int argc, char **argv) {
     test_resize();
     test_flips();
     test_hsv();
+    test_hsv_opencv();
     test_perspective();
     test_box_candidates();
     test_mosaic();
