@@ -205,8 +205,9 @@ typedef struct {
     int n_images;      /* dataset size; mosaic / mixup partners are drawn from it */
     cy_aug_load_fn load;
     void *ctx;
-    /* Optional: picks a partner index (upstream draws from a buffer of
-     * recently loaded images); NULL = uniform over n_images. */
+    /* Optional: picks a Mosaic partner index (upstream draws them from its
+     * buffer of recently loaded images, see data/mosaic_buffer.h); NULL =
+     * uniform over n_images. MixUp and CutMix partners are always uniform. */
     int (*pick)(void *ctx, cy_aug_rng *rng);
     /* Rectangular training (rect=True): without mosaic the LetterBox goes to
      * this batch shape (h, w) instead of imgsz x imgsz; 0: square. */

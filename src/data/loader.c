@@ -1,5 +1,6 @@
 #define _GNU_SOURCE /* gettid */
 #include "data/loader.h"
+#include "data/mosaic_buffer.h"
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ struct cy_loader {
     int *shape_hw;          /* rect: [nshapes][2] batch shapes */
     int nshapes, uniform;   /* uniform: every rect batch has the same shape */
     int epoch;
+    int shuffled;           /* the current epoch's order is shuffled */
+    cy_mosaic_buffer *mbuf; /* Mosaic partners as Ultralytics' buffer; NULL: uniform (cache=ram, rect) */
     cy_aug_sample *cache;   /* [split->n] resized images when cache_ram */
     pthread_mutex_t cache_mu;
     slot *slots;
@@ -80,8 +83,25 @@ static cy_status load_record(cy_loader *l, int i, cy_aug_sample *out, cy_error *
     return st;
 }
 
+static void epoch_order(void *ctx, int epoch, int *order);
+
+/* what the augmentation pipeline's callbacks see for one sample */
+typedef struct {
+    cy_loader *l;
+    int b, j;   /* batch and place in it */
+    int ncand;  /* Mosaic candidates gathered; 0: not yet */
+    int *cand;  /* cy_mosaic_buffer_room ints */
+} sample_ctx;
+
 static cy_status load_cb(void *ctx, int index, cy_aug_sample *out, cy_error *err) {
-    return load_record(ctx, index, out, err);
+    return load_record(((sample_ctx *)ctx)->l, index, out, err);
+}
+
+/* Mosaic.get_indexes with the buffer: random.choices over its images */
+static int pick_cb(void *ctx, cy_aug_rng *rng) {
+    sample_ctx *c = ctx;
+    if (!c->ncand) c->ncand = cy_mosaic_buffer_candidates(c->l->mbuf, c->b, c->j, c->cand);
+    return c->cand[cy_aug_rng_int(rng, c->ncand)];
 }
 
 /* ---- rect: aspect-ratio order and batch shapes (set_rectangle) ---- */
@@ -157,21 +177,27 @@ static cy_status slot_reserve(slot *s, int n, int H, int W, cy_error *err) {
     return CY_OK;
 }
 
-static cy_status prepare(cy_loader *l, slot *sl, int i, int rec, int H, int W, cy_error *err) {
+static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int rec, int H, int W, cy_error *err) {
     cy_aug_sample *s = &sl->samples[i];
     cy_aug_sample_free(s);
     memset(s, 0, sizeof *s);
     sl->ratio[i] = 1, sl->pad[2 * i] = sl->pad[2 * i + 1] = 0;
     if (l->p.augment) {
+        int use_buffer = l->mbuf && batch == l->p.batch;
+        int *cand = use_buffer ? malloc((size_t)cy_mosaic_buffer_room(l->mbuf) * sizeof *cand) : NULL;
+        if (use_buffer && !cand) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+        sample_ctx ctx = {.l = l, .b = b, .j = i, .cand = cand};
         cy_aug_pipeline pipe = {.imgsz = l->p.imgsz, .hyp = l->p.hyp, .n_images = l->split->n, .load = load_cb,
-                                .ctx = l};
+                                .ctx = &ctx, .pick = use_buffer ? pick_cb : NULL};
         if (l->p.rect) { /* build_transforms: no mixing of images in rect mode */
             pipe.hyp.mosaic = pipe.hyp.mixup = pipe.hyp.cutmix = 0;
             pipe.rect_h = H, pipe.rect_w = W;
         }
         cy_aug_rng r;
         cy_aug_rng_seed(&r, l->p.seed ^ ((uint64_t)l->epoch << 32), (uint64_t)rec);
-        return cy_aug_train_sample(&pipe, rec, &r, s, err);
+        cy_status st = cy_aug_train_sample(&pipe, rec, &r, s, err);
+        free(cand);
+        return st;
     }
     CY_TRY(load_record(l, rec, s, err));
     cy_aug_letterbox_params lp = cy_aug_letterbox_default();
@@ -196,7 +222,7 @@ static cy_status build(cy_loader *l, slot *sl, int b, int batch, cy_error *err) 
 #pragma omp parallel for num_threads(workers) schedule(dynamic) if (workers > 1)
     for (int i = 0; i < n; i++) {
         cy_error e = {0};
-        cy_status s = prepare(l, sl, i, l->order[first + i], H, W, &e);
+        cy_status s = prepare(l, sl, b, batch, i, l->order[first + i], H, W, &e);
         if (s != CY_OK) {
 #pragma omp critical(cy_loader_err)
             if (st == CY_OK) {
@@ -313,6 +339,11 @@ cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_load
     }
     for (int i = 0; i < split->n; i++) l->base[i] = l->order[i] = i;
     cy_status st = p->rect ? set_rectangle(l, err) : CY_OK;
+    /* Ultralytics' Mosaic uses its buffer unless images are cached in RAM;
+     * rect training has no mosaic */
+    if (st == CY_OK && p->augment && !p->rect && !p->cache_ram && p->batch >= 1)
+        st = cy_mosaic_buffer_create(&l->mbuf, split->n, p->batch, p->workers > 1 ? p->workers : 1, err);
+    if (st == CY_OK && l->mbuf) st = cy_mosaic_buffer_epoch(l->mbuf, 0, epoch_order, l, err); /* file order */
     if (st == CY_OK && p->rect) memcpy(l->order, l->base, split->n * sizeof *l->order);
     if (st == CY_OK && ahead > 0) {
         if (pthread_create(&l->thread, NULL, producer, l) == 0) l->threaded = 1;
@@ -350,21 +381,30 @@ void cy_loader_free(cy_loader *l) {
     free(l->order);
     free(l->base);
     free(l->shape_hw);
+    cy_mosaic_buffer_free(l->mbuf);
     free(l);
+}
+
+/* The order of any epoch: base order, shuffled from (seed, epoch) */
+static void epoch_order(void *ctx, int epoch, int *order) {
+    const cy_loader *l = ctx;
+    memcpy(order, l->base, l->split->n * sizeof *order);
+    if (!l->shuffled) return;
+    cy_aug_rng r;
+    cy_aug_rng_seed(&r, l->p.seed, 0x5eedULL + (uint64_t)epoch);
+    for (int i = l->split->n - 1; i > 0; i--) { /* Fisher-Yates */
+        int j = cy_aug_rng_int(&r, i + 1), t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
 }
 
 void cy_loader_epoch(cy_loader *l, int epoch, int shuffle) {
     halt(l);
     l->epoch = epoch;
-    memcpy(l->order, l->base, l->split->n * sizeof *l->order);
-    if (!shuffle || !cy_loader_can_shuffle(l)) return;
-    cy_aug_rng r;
-    cy_aug_rng_seed(&r, l->p.seed, 0x5eedULL + (uint64_t)epoch);
-    for (int i = l->split->n - 1; i > 0; i--) { /* Fisher-Yates */
-        int j = cy_aug_rng_int(&r, i + 1), t = l->order[i];
-        l->order[i] = l->order[j];
-        l->order[j] = t;
-    }
+    l->shuffled = shuffle && cy_loader_can_shuffle(l);
+    epoch_order(l, epoch, l->order);
+    if (l->mbuf) cy_mosaic_buffer_epoch(l->mbuf, epoch, epoch_order, l, NULL); /* cannot fail: epoch >= 0 */
 }
 
 void cy_loader_set_hyp(cy_loader *l, const cy_aug_hyp *hyp) {

@@ -2,8 +2,11 @@
  * (load_image), the v8 augmentations (train) or a letterbox (val), then
  * float NCHW in [0, 1] and YOLO target rows. Images of a batch are prepared
  * in parallel (`workers` threads); every image's randomness comes from
- * (seed, epoch, image index), so a batch is the same for any worker count
- * and any thread timing.
+ * (seed, epoch, image index), so a batch does not depend on thread timing.
+ * Mosaic partners come from Ultralytics' per-worker buffer of recently
+ * loaded images (data/mosaic_buffer.h, `workers` lanes; uniform with
+ * cache_ram, as upstream with cache=ram): a batch is the same for a given
+ * seed and worker count.
  *
  * With workers >= 1 a producer thread builds the next batches (up to
  * min(workers, 2) ahead) while the caller works on the current one, as
