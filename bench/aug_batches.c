@@ -6,7 +6,9 @@
  *   /tmp/aug_batches <data.yaml> <epochs> <imgsz> <batch> <out_prefix> [seed] [key=value ...]
  * Writes <out_prefix>.u8 (every image, uint8 CHW RGB, in batch order) and
  * <out_prefix>.txt (rows: image number, class, cx, cy, w, h normalised);
- * key=value sets hsv_h ... mosaic (the default hyperparameters otherwise). */
+ * key=value sets hsv_h ... mosaic (the default hyperparameters otherwise).
+ * Two loader workers, as bench/learn trains (Mosaic partners from two
+ * replayed worker buffers). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,7 +49,7 @@ int main(int argc, char **argv) {
     cy_scan_params sp = cy_scan_default_params();
     if (cy_split_scan(&split, ds, "train", &sp, &err) != CY_OK) return fail(&err);
     cy_loader_params lp = {.imgsz = imgsz, .augment = 1, .hyp = cy_aug_default_hyp(),
-                           .seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 0, .workers = 2};
+                           .seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 0, .workers = 2, .batch = batch};
     for (int a = 7; a < argc; a++)
         if (set_hyp(&lp.hyp, argv[a])) {
             fprintf(stderr, "error: %s: expected <hyperparameter>=<number>\n", argv[a]);
