@@ -402,7 +402,9 @@ static void epoch_order(void *ctx, int epoch, int *order) {
 void cy_loader_epoch(cy_loader *l, int epoch, int shuffle) {
     halt(l);
     l->epoch = epoch;
-    l->shuffled = shuffle && cy_loader_can_shuffle(l);
+    int shuffled = shuffle && cy_loader_can_shuffle(l);
+    if (l->mbuf && shuffled != l->shuffled) cy_mosaic_buffer_reset(l->mbuf); /* every epoch's order changes */
+    l->shuffled = shuffled;
     epoch_order(l, epoch, l->order);
     if (l->mbuf) cy_mosaic_buffer_epoch(l->mbuf, epoch, epoch_order, l, NULL); /* cannot fail: epoch >= 0 */
 }

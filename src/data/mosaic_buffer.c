@@ -70,6 +70,14 @@ static void load(cy_mosaic_buffer *mb, int lane, int idx) {
     }
 }
 
+void cy_mosaic_buffer_reset(cy_mosaic_buffer *mb) {
+    memset(mb->head, 0, mb->lanes * sizeof *mb->head);
+    memset(mb->len, 0, mb->lanes * sizeof *mb->len);
+    memset(mb->in_buf, 0, (size_t)mb->lanes * mb->n);
+    mb->next_epoch = 0;
+    mb->epoch = -1;
+}
+
 static void replay(cy_mosaic_buffer *mb, int epoch, cy_epoch_order_fn order_of, void *ctx, int record) {
     order_of(ctx, epoch, mb->order);
     for (int b = 0; b < mb->nb; b++) {
@@ -88,13 +96,7 @@ static void replay(cy_mosaic_buffer *mb, int epoch, cy_epoch_order_fn order_of, 
 cy_status cy_mosaic_buffer_epoch(cy_mosaic_buffer *mb, int epoch, cy_epoch_order_fn order_of, void *ctx,
                                  cy_error *err) {
     if (epoch < 0 || !order_of) return cy_fail(err, CY_ERR_ARG, "mosaic buffer: bad epoch %d", epoch);
-    if (epoch == mb->epoch) return CY_OK;
-    if (epoch < mb->next_epoch) { /* back to the start of training */
-        memset(mb->head, 0, mb->lanes * sizeof *mb->head);
-        memset(mb->len, 0, mb->lanes * sizeof *mb->len);
-        memset(mb->in_buf, 0, (size_t)mb->lanes * mb->n);
-        mb->next_epoch = 0;
-    }
+    if (epoch < mb->next_epoch) cy_mosaic_buffer_reset(mb); /* again or back: the orders may have changed */
     for (; mb->next_epoch < epoch; mb->next_epoch++) replay(mb, mb->next_epoch, order_of, ctx, 0);
     replay(mb, epoch, order_of, ctx, 1);
     mb->next_epoch = epoch + 1;

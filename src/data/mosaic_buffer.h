@@ -34,9 +34,14 @@ void cy_mosaic_buffer_free(cy_mosaic_buffer *mb);
 int cy_mosaic_buffer_room(const cy_mosaic_buffer *mb);
 
 /* Makes `epoch` current: replays the stream up to its start (from epoch 0
- * when going back or starting late, as a resumed run does). */
+ * when starting late, as a resumed run does, or when asked for an epoch
+ * again or an earlier one: the orders may have changed). */
 cy_status cy_mosaic_buffer_epoch(cy_mosaic_buffer *mb, int epoch, cy_epoch_order_fn order_of, void *ctx,
                                  cy_error *err);
+
+/* Empty buffers before epoch 0: the next cy_mosaic_buffer_epoch replays
+ * from there (when the way epoch orders are made has changed). */
+void cy_mosaic_buffer_reset(cy_mosaic_buffer *mb);
 
 /* The buffer as it is when sample j of batch b of the current epoch draws
  * its partners, oldest first, into cand (cy_mosaic_buffer_room ints);
