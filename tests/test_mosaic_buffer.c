@@ -85,7 +85,7 @@ static void test_hand_case(void) {
     cy_mosaic_buffer *mb = NULL;
     cy_error err = {0};
     CHECK(cy_mosaic_buffer_create(&mb, 6, 2, 2, &err) == CY_OK, "create: %s", err.msg);
-    int cand[16];
+    int *cand = malloc(cy_mosaic_buffer_room(mb) * sizeof *cand);
     CHECK(cy_mosaic_buffer_epoch(mb, 0, test_order, &oc, &err) == CY_OK, "epoch 0");
     int k = cy_mosaic_buffer_candidates(mb, 0, 0, cand);
     CHECK(k == 1 && cand[0] == 0, "the first sample has only itself: %d", k);
@@ -103,6 +103,7 @@ static void test_hand_case(void) {
     CHECK(k == 5 && cand[0] == 3 && cand[1] == 0 && cand[2] == 1 && cand[3] == 4 && cand[4] == 5,
           "worker 1 in epoch 1, batch 2: %d", k);
     cy_mosaic_buffer_free(mb);
+    free(cand);
     CHECK(cy_mosaic_buffer_create(&mb, 0, 2, 1, &err) != CY_OK && strstr(err.msg, "must be positive"),
           "an empty split is refused: %s", err.msg);
 }

@@ -53,7 +53,15 @@ void cy_mosaic_buffer_free(cy_mosaic_buffer *mb) {
     free(mb);
 }
 
-int cy_mosaic_buffer_room(const cy_mosaic_buffer *mb) { return mb->cap + mb->batch; }
+/* slots of the open-addressing table candidates() keeps: a power of two,
+ * at least twice the images it can hold */
+static int hash_slots(const cy_mosaic_buffer *mb) {
+    int hs = 1;
+    while (hs < 2 * (mb->cap + mb->batch)) hs <<= 1;
+    return hs;
+}
+
+int cy_mosaic_buffer_room(const cy_mosaic_buffer *mb) { return mb->cap + mb->batch + 2 * hash_slots(mb); }
 
 /* load_image's bookkeeping: append an image not in the buffer, then drop
  * the oldest while 1 < len >= max_len */
@@ -107,14 +115,10 @@ cy_status cy_mosaic_buffer_epoch(cy_mosaic_buffer *mb, int epoch, cy_epoch_order
 int cy_mosaic_buffer_candidates(const cy_mosaic_buffer *mb, int b, int j, int *cand) {
     /* the batch's starting buffer, then its samples 0..j loaded in turn;
      * an image is in the buffer when its newest place is at or after s */
-    int hs = 1;
-    while (hs < 2 * (mb->cap + mb->batch)) hs <<= 1;
-    int *key = malloc((size_t)hs * 2 * sizeof *key), *pos = key ? key + hs : NULL;
+    const int hs = hash_slots(mb);
+    int *key = cand + mb->cap + mb->batch, *pos = key + hs;
     int s = 0, e = mb->snap_len[b];
     memcpy(cand, mb->snap + (size_t)b * mb->cap, (size_t)e * sizeof *cand);
-    if (!key) { /* out of memory: the starting buffer alone */
-        return e > 0 ? e : (cand[0] = mb->order[b * mb->batch], 1);
-    }
     memset(key, 0xff, (size_t)hs * sizeof *key);
     const int n0 = e;
     for (int q = 0; q <= n0 + j; q++) {
@@ -131,7 +135,6 @@ int cy_mosaic_buffer_candidates(const cy_mosaic_buffer *mb, int b, int j, int *c
         }
         key[h] = idx, pos[h] = at;
     }
-    free(key);
     memmove(cand, cand + s, (size_t)(e - s) * sizeof *cand);
     return e - s;
 }

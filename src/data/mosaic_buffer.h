@@ -30,7 +30,7 @@ cy_status cy_mosaic_buffer_create(cy_mosaic_buffer **out, int n, int batch, int 
 void cy_mosaic_buffer_free(cy_mosaic_buffer *mb);
 
 /* Room cy_mosaic_buffer_candidates needs in cand: what a buffer holds
- * (max_len - 1, or 1) plus the batch size. */
+ * (max_len - 1, or 1) plus the batch size, plus its lookup table. */
 int cy_mosaic_buffer_room(const cy_mosaic_buffer *mb);
 
 /* Makes `epoch` current: replays the stream up to its start (from epoch 0
