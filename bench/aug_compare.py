@@ -10,6 +10,8 @@ batches. Not a test.
         [--aug-batches /tmp/aug_batches] [--epochs 3] [--imgsz 320] [--batch 16] [k=v ...]
 
 k=v: augmentation hyperparameters for both sides (hsv_h=0 mosaic=0 ...).
+cyolo's batches come from two loader workers (two Mosaic buffers); Ultralytics' dataset
+is indexed here in one process (one buffer), as with workers=0.
 """
 import argparse
 import os

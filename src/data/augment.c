@@ -596,8 +596,8 @@ cy_status cy_aug_cutmix(cy_aug_sample *s, const cy_aug_sample *other, cy_aug_rng
 
 /* Mosaic's partners may come from the loader's buffer (pick); MixUp's and
  * CutMix's are drawn from the whole dataset, as BaseMixTransform does. */
-static int pick_partner(const cy_aug_pipeline *p, int mosaic, cy_aug_rng *rng) {
-    if (mosaic && p->pick) return p->pick(p->ctx, rng);
+static int pick_mosaic_partner(const cy_aug_pipeline *p, cy_aug_rng *rng) {
+    if (p->pick) return p->pick(p->ctx, rng);
     return cy_aug_rng_int(rng, p->n_images);
 }
 
@@ -629,7 +629,7 @@ static cy_status pre_transform(const cy_aug_pipeline *p, int index, cy_aug_rng *
         cy_aug_sample t[4];
         memset(t, 0, sizeof t);
         int idx[4] = {index, 0, 0, 0};
-        for (int i = 1; i < 4; i++) idx[i] = pick_partner(p, 1, rng);
+        for (int i = 1; i < 4; i++) idx[i] = pick_mosaic_partner(p, rng);
         for (int i = 0; i < 4; i++) {
             st = load_one(p, idx[i], &t[i], err);
             if (st != CY_OK) {
@@ -668,7 +668,7 @@ cy_status cy_aug_train_sample(const cy_aug_pipeline *p, int index, cy_aug_rng *r
     for (int m = 0; m < 2 && st == CY_OK; m++) {
         if (cy_aug_rng_unit(rng) > mix_p[m] || !(mix_p[m] > 0)) continue;
         cy_aug_sample other;
-        st = pre_transform(p, pick_partner(p, 0, rng), rng, &other, err);
+        st = pre_transform(p, cy_aug_rng_int(rng, p->n_images), rng, &other, err);
         if (st != CY_OK) break;
         st = m == 0 ? cy_aug_mixup(out, &other, rng, err) : cy_aug_cutmix(out, &other, rng, err);
         cy_aug_sample_free(&other);

@@ -16,7 +16,6 @@ int cy_path_exists(const char *p);
 int cy_path_is_dir(const char *p);
 int cy_path_is_file(const char *p);
 
-
 /* The hash the cache is keyed by: every image and label path with its
  * size and mtime (or absence), nc and single_cls. */
 uint64_t cy_label_cache_key(const cy_strlist *im_files, const cy_strlist *label_files, int nc,

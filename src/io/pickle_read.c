@@ -479,12 +479,12 @@ static int64_t np_dtype_pack(char kind, int size) { return (int64_t)(unsigned ch
 static cy_status np_dtype(reader *r, cy_pt_value **a, size_t na, cy_pt_value **out) {
     if (na != 3 || a[0]->kind != CY_PT_STR || a[1]->kind != CY_PT_BOOL || a[2]->kind != CY_PT_BOOL)
         return bad(r, "numpy.dtype with arguments of the wrong kinds%s", NULL);
-    const char *s = a[0]->u.str.s;
+    const char *s = a[0]->u.str.s; /* kind letter, size digit: "f8", "i2", "b1" */
     char kind = s[0];
-    int size = (int)strtol(s[0] ? s + 1 : s, NULL, 10);
-    int ok = a[0]->u.str.len == 2 && s[1] >= '1' && s[1] <= '8' &&
-             ((kind == 'f' && (size == 4 || size == 8)) || ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 ||
-              size == 4 || size == 8)) || (kind == 'b' && size == 1));
+    int size = a[0]->u.str.len == 2 ? s[1] - '0' : 0;
+    int ok = (kind == 'f' && (size == 4 || size == 8)) ||
+             ((kind == 'i' || kind == 'u') && (size == 1 || size == 2 || size == 4 || size == 8)) ||
+             (kind == 'b' && size == 1);
     if (!ok) return unsupported(r, "numpy dtype '%s' is not supported (numbers only)", s);
     cy_pt_value *v = mk(r, CY_PT_INTERNAL_);
     if (!v) return oom_or_budget(r);
