@@ -7,8 +7,8 @@
  * Writes <out_prefix>.u8 (every image, uint8 CHW RGB, in batch order) and
  * <out_prefix>.txt (rows: image number, class, cx, cy, w, h normalised);
  * key=value sets hsv_h ... mosaic (the default hyperparameters otherwise).
- * Two loader workers, as bench/learn trains (Mosaic partners from two
- * replayed worker buffers). */
+ * Two loader workers, as bench/learn trains; Mosaic partners from one
+ * replayed buffer, as Ultralytics on CPU. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>

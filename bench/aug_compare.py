@@ -10,8 +10,8 @@ batches. Not a test.
         [--aug-batches /tmp/aug_batches] [--epochs 3] [--imgsz 320] [--batch 16] [k=v ...]
 
 k=v: augmentation hyperparameters for both sides (hsv_h=0 mosaic=0 ...).
-cyolo's batches come from two loader workers (two Mosaic buffers); Ultralytics' dataset
-is indexed here in one process (one buffer), as with workers=0.
+Both sides draw Mosaic partners from one buffer: cyolo's loader replays one (as Ultralytics
+on CPU, workers=0), Ultralytics' dataset is indexed here in one process.
 """
 import argparse
 import os

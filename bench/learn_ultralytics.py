@@ -19,10 +19,12 @@ def main():
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--project", required=True)
     ap.add_argument("--save-period", type=int, default=-1)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     from ultralytics import YOLO
 
     t0 = time.time()
@@ -31,7 +33,7 @@ def main():
         YOLO(last).train(resume=True)
     else:
         YOLO("yolo26n.yaml").train(data=args.data, epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-                                   workers=args.workers, device="cpu", amp=False, plots=False, seed=0,
+                                   workers=args.workers, device="cpu", amp=False, plots=False, seed=args.seed,
                                    save_period=args.save_period, project=args.project, name="ultralytics",
                                    exist_ok=True)
     print(json.dumps({"results": os.path.join(args.project, "ultralytics", "results.csv"),

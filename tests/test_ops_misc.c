@@ -1,6 +1,8 @@
 /* batchnorm, activation, add, maxpool, upsample, concat, slice_channels and
  * attention: the reference against hand-computed or naive values, then the
  * cpu backend (NHWC) against the reference (NCHW). */
+#include <omp.h>
+#include <stdlib.h>
 #include "test_util.h"
 #include "backend/backend.h"
 
@@ -311,8 +313,32 @@ static void attention(void) {
     }
 }
 
+/* threads <= 0 reads OMP_NUM_THREADS as OpenMP and torch do (its first
+ * number); without it, or with a value OpenMP would not take, all cores. */
+static void default_threads(void) {
+    const struct { const char *env; int want; } cases[] = {
+        {"1", 1}, {"3", 3}, {" 2", 2}, {"4,2", 4}, {"0", 0}, {"-2", 0}, {"two", 0}, {"2x", 0}, {NULL, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        if (cases[i].env) setenv("OMP_NUM_THREADS", cases[i].env, 1);
+        else unsetenv("OMP_NUM_THREADS");
+        cy_backend *b = NULL;
+        cy_error err = {0};
+        CHECK(cy_backend_cpu_create(&b, 0, &err) == CY_OK, "%s", err.msg);
+        if (!b) continue;
+        int want = cases[i].want ? cases[i].want : omp_get_num_procs();
+        CHECK(b->threads == want, "OMP_NUM_THREADS=%s: %d threads, want %d", cases[i].env ? cases[i].env : "(unset)",
+              b->threads, want);
+        cy_backend_destroy(b);
+        CHECK(cy_backend_cpu_create(&b, 5, &err) == CY_OK && b && b->threads == 5, "threads=5 wins over the environment");
+        if (b) cy_backend_destroy(b);
+    }
+    unsetenv("OMP_NUM_THREADS");
+}
+
 int main(void) {
     cy_error err = {0};
+    default_threads();
     CHECK(cy_backend_ref_create(&ref, &err) == CY_OK, "%s", err.msg);
     CHECK(cy_backend_cpu_create(&cpu, 2, &err) == CY_OK, "%s", err.msg);
     if (!ref || !cpu) return test_summary();

@@ -73,6 +73,7 @@ struct cy_backend {
     cy_layout layout;
     cy_lowp_support bf16;       /* NATIVE: AVX512-BF16 */
     cy_lowp_support int8;       /* NATIVE: AVX512-VNNI */
+    int threads;                /* the OpenMP team its kernels use */
     void *impl;
     void (*destroy)(cy_backend *b);
     void (*slot_free)(cy_backend *b, cy_slot slot);
@@ -173,7 +174,8 @@ struct cy_backend {
 
 /* Plain C, NCHW. Never fails for valid shapes. */
 cy_status cy_backend_ref_create(cy_backend **out, cy_error *err);
-/* oneDNN + vectorised C, NHWC. threads <= 0: all cores. */
+/* oneDNN + vectorised C, NHWC. threads <= 0: OMP_NUM_THREADS (its first
+ * number) when the environment sets it, else all cores. */
 cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err);
 
 static inline void cy_backend_destroy(cy_backend *b) {

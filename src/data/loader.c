@@ -342,7 +342,7 @@ cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_load
     /* Ultralytics' Mosaic uses its buffer unless images are cached in RAM;
      * rect training has no mosaic */
     if (st == CY_OK && p->augment && !p->rect && !p->cache_ram && p->batch >= 1)
-        st = cy_mosaic_buffer_create(&l->mbuf, split->n, p->batch, p->workers > 1 ? p->workers : 1, err);
+        st = cy_mosaic_buffer_create(&l->mbuf, split->n, p->batch, p->mosaic_buffers > 1 ? p->mosaic_buffers : 1, err);
     if (st == CY_OK && l->mbuf) st = cy_mosaic_buffer_epoch(l->mbuf, 0, epoch_order, l, err); /* file order */
     if (st == CY_OK && p->rect) memcpy(l->order, l->base, split->n * sizeof *l->order);
     if (st == CY_OK && ahead > 0) {

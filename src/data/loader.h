@@ -4,9 +4,9 @@
  * in parallel (`workers` threads); every image's randomness comes from
  * (seed, epoch, image index), so a batch does not depend on thread timing.
  * Mosaic partners come from Ultralytics' per-worker buffer of recently
- * loaded images (data/mosaic_buffer.h, `workers` lanes; uniform with
- * cache_ram, as upstream with cache=ram): a batch is the same for a given
- * seed and worker count.
+ * loaded images (data/mosaic_buffer.h, `mosaic_buffers` lanes, one unless
+ * set; uniform with cache_ram, as upstream with cache=ram): a batch is the
+ * same for a given seed whatever `workers` is.
  *
  * With workers >= 1 a producer thread builds the next batches (up to
  * min(workers, 2) ahead) while the caller works on the current one, as
@@ -35,6 +35,8 @@ typedef struct {
     int rect;            /* rectangular batches (see above) */
     double pad;          /* rect padding in strides: 0 train, 0.5 val (Ultralytics) */
     int batch;           /* rect: the batch size the shapes are computed for */
+    int mosaic_buffers;  /* Ultralytics loader workers whose Mosaic buffers are replayed; 0: one,
+                          * as Ultralytics trains on CPU (it sets workers=0 there) */
 } cy_loader_params;
 
 typedef struct cy_loader cy_loader;

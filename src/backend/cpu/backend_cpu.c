@@ -1,4 +1,5 @@
 /* The cpu backend: oneDNN engine + stream, thread count, and the op table. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <oneapi/dnnl/dnnl_debug.h>
@@ -53,6 +54,20 @@ static void cpu_slot_free(cy_backend *b, cy_slot slot) {
 }
 
 
+/* As torch and OpenMP read it: a user who sets OMP_NUM_THREADS=1 to share
+ * the machine gets one thread, not every core spinning beside the others. */
+static int default_threads(void) {
+    const char *env = getenv("OMP_NUM_THREADS");
+    if (env) {
+        char *end;
+        errno = 0;
+        long v = strtol(env, &end, 10);
+        while (*end == ' ' || *end == '\t') end++;
+        if (!errno && end != env && (*end == '\0' || *end == ',') && v > 0 && v <= 4096) return (int)v;
+    }
+    return omp_get_num_procs();
+}
+
 cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     cy_status rc = CY_OK;
     cy_backend *b = calloc(1, sizeof *b);
@@ -64,7 +79,7 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
         return cy_fail(err, CY_ERR_MEMORY, "cpu backend: out of memory");
     }
     b->impl = c;
-    c->threads = threads > 0 ? threads : omp_get_num_procs();
+    b->threads = c->threads = threads > 0 ? threads : default_threads();
     DNNL_GO("cpu backend", dnnl_engine_create(&c->engine, dnnl_cpu, 0));
     DNNL_GO("cpu backend", dnnl_stream_create(&c->stream, c->engine,
                                               dnnl_stream_default_flags));

@@ -10,6 +10,7 @@ cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
     if (!b) return cy_fail(err, CY_ERR_MEMORY, "ref backend: out of memory");
     b->name = "ref";
     b->layout = CY_LAYOUT_NCHW;
+    b->threads = 1;
     b->bf16 = b->int8 = CY_LOWP_EMULATED; /* rounds or quantizes, then the float loop */
     b->destroy = ref_destroy;
     b->slot_free = ref_slot_free;
