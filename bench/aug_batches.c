@@ -6,7 +6,8 @@
  *   /tmp/aug_batches <data.yaml> <epochs> <imgsz> <batch> <out_prefix> [seed] [key=value ...]
  * Writes <out_prefix>.u8 (every image, uint8 CHW RGB, in batch order) and
  * <out_prefix>.txt (rows: image number, class, cx, cy, w, h normalised);
- * key=value sets hsv_h ... mosaic (the default hyperparameters otherwise).
+ * key=value sets hsv_h ... mosaic (the default hyperparameters otherwise);
+ * close_mosaic=N closes mosaic for the last N epochs, as the trainer does.
  * Two loader workers, as bench/learn trains; Mosaic partners from one
  * replayed buffer, as Ultralytics on CPU. */
 #include <math.h>
@@ -50,8 +51,10 @@ int main(int argc, char **argv) {
     if (cy_split_scan(&split, ds, "train", &sp, &err) != CY_OK) return fail(&err);
     cy_loader_params lp = {.imgsz = imgsz, .augment = 1, .hyp = cy_aug_default_hyp(),
                            .seed = argc > 6 ? strtoull(argv[6], NULL, 10) : 0, .workers = 2, .batch = batch};
+    int close_mosaic = 0;
     for (int a = 7; a < argc; a++)
-        if (set_hyp(&lp.hyp, argv[a])) {
+        if (!strncmp(argv[a], "close_mosaic=", 13)) close_mosaic = atoi(argv[a] + 13);
+        else if (set_hyp(&lp.hyp, argv[a])) {
             fprintf(stderr, "error: %s: expected <hyperparameter>=<number>\n", argv[a]);
             return 2;
         }
@@ -67,6 +70,10 @@ int main(int argc, char **argv) {
     }
     long nimg = 0, nt = 0;
     for (int e = 0; e < epochs; e++) {
+        if (close_mosaic > 0 && e == epochs - close_mosaic) {
+            cy_aug_close_mosaic(&lp.hyp);
+            cy_loader_set_hyp(l, &lp.hyp);
+        }
         cy_loader_epoch(l, e, 1);
         for (int b = 0; b < cy_loader_batches(l, batch); b++) {
             cy_batch bt;

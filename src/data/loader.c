@@ -18,6 +18,8 @@ typedef struct {
     int *index;
     double *ratio, *pad;
     cy_aug_sample *samples; /* one per image of the batch */
+    int *cand;              /* Mosaic candidates, cy_mosaic_buffer_room ints per image */
+    size_t cap_cand;
     cy_status st;
     cy_error err;
 } slot;
@@ -153,7 +155,7 @@ int cy_loader_can_shuffle(const cy_loader *l) { return !l->p.rect || l->uniform;
 
 /* ---- building one batch ---- */
 
-static cy_status slot_reserve(slot *s, int n, int H, int W, cy_error *err) {
+static cy_status slot_reserve(slot *s, int n, int H, int W, size_t room, cy_error *err) {
     if (n > s->cap_images) {
         for (int i = 0; s->samples && i < s->cap_images; i++) cy_aug_sample_free(&s->samples[i]);
         free(s->samples), free(s->index), free(s->ratio), free(s->pad);
@@ -174,6 +176,12 @@ static cy_status slot_reserve(slot *s, int n, int H, int W, cy_error *err) {
         s->cap_x = s->x ? need : 0;
         if (!s->x) return cy_fail(err, CY_ERR_MEMORY, "out of memory for a batch");
     }
+    if ((size_t)n * room > s->cap_cand) {
+        free(s->cand);
+        s->cand = malloc((size_t)n * room * sizeof *s->cand);
+        s->cap_cand = s->cand ? (size_t)n * room : 0;
+        if (!s->cand) return cy_fail(err, CY_ERR_MEMORY, "out of memory for a batch");
+    }
     return CY_OK;
 }
 
@@ -184,9 +192,8 @@ static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int re
     sl->ratio[i] = 1, sl->pad[2 * i] = sl->pad[2 * i + 1] = 0;
     if (l->p.augment) {
         int use_buffer = l->mbuf && batch == l->p.batch;
-        int *cand = use_buffer ? malloc((size_t)cy_mosaic_buffer_room(l->mbuf) * sizeof *cand) : NULL;
-        if (use_buffer && !cand) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-        sample_ctx ctx = {.l = l, .b = b, .j = i, .cand = cand};
+        sample_ctx ctx = {.l = l, .b = b, .j = i,
+                          .cand = use_buffer ? sl->cand + (size_t)i * cy_mosaic_buffer_room(l->mbuf) : NULL};
         cy_aug_pipeline pipe = {.imgsz = l->p.imgsz, .hyp = l->p.hyp, .n_images = l->split->n, .load = load_cb,
                                 .ctx = &ctx, .pick = use_buffer ? pick_cb : NULL};
         if (l->p.rect) { /* build_transforms: no mixing of images in rect mode */
@@ -195,9 +202,7 @@ static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int re
         }
         cy_aug_rng r;
         cy_aug_rng_seed(&r, l->p.seed ^ ((uint64_t)l->epoch << 32), (uint64_t)rec);
-        cy_status st = cy_aug_train_sample(&pipe, rec, &r, s, err);
-        free(cand);
-        return st;
+        return cy_aug_train_sample(&pipe, rec, &r, s, err);
     }
     CY_TRY(load_record(l, rec, s, err));
     cy_aug_letterbox_params lp = cy_aug_letterbox_default();
@@ -216,7 +221,7 @@ static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int re
 static cy_status build(cy_loader *l, slot *sl, int b, int batch, cy_error *err) {
     int first = b * batch, n = l->split->n - first < batch ? l->split->n - first : batch, H, W;
     cy_loader_batch_shape(l, b, &H, &W);
-    CY_TRY(slot_reserve(sl, n, H, W, err));
+    CY_TRY(slot_reserve(sl, n, H, W, l->mbuf ? (size_t)cy_mosaic_buffer_room(l->mbuf) : 0, err));
     cy_status st = CY_OK;
     int workers = l->p.workers > 0 ? l->p.workers : 1;
 #pragma omp parallel for num_threads(workers) schedule(dynamic) if (workers > 1)
@@ -371,7 +376,7 @@ void cy_loader_free(cy_loader *l) {
     for (int k = 0; l->slots && k < l->nslots; k++) {
         slot *s = &l->slots[k];
         for (int i = 0; s->samples && i < s->cap_images; i++) cy_aug_sample_free(&s->samples[i]);
-        free(s->samples), free(s->x), free(s->targets), free(s->index), free(s->ratio), free(s->pad);
+        free(s->samples), free(s->x), free(s->targets), free(s->index), free(s->ratio), free(s->pad), free(s->cand);
     }
     pthread_mutex_destroy(&l->cache_mu);
     pthread_mutex_destroy(&l->mu);
