@@ -203,6 +203,14 @@ static void test_yaml(void) {
     st = load_yaml("ds/d4.yaml", "train: images/train\nval: images/val\nnames: {0: a, 2: b}\n", &ds, &err, NULL);
     CHECK(st != CY_OK && strstr(err.msg, "d4.yaml") && strstr(err.msg, "2-class dataset requires class indices 0-1"),
           "names gap: %s", err.msg);
+    st = load_yaml("ds/d4b.yaml", "train: images/train\nval: images/val\nnames: {0: a, 1: b, 1: c}\n", &ds, &err,
+                   NULL);
+    CHECK(st != CY_OK && strstr(err.msg, "d4b.yaml:3:") && strstr(err.msg, "'names' has class index 1 twice"),
+          "names index twice: %s", err.msg);
+    st = load_yaml("ds/d4c.yaml", "train: images/train\nval: images/val\nnames: {0: a, 1: [b, c]}\n", &ds, &err,
+                   NULL);
+    CHECK(st != CY_OK && strstr(err.msg, "d4c.yaml") && strstr(err.msg, "class 1: the name must be a string"),
+          "names list value: %s", err.msg);
 
     /* only nc: class_0 ... */
     st = load_yaml("ds/d5.yaml", "train: images/train\nval: images/val\nnc: 2\n", &ds, &err, NULL);

@@ -66,9 +66,10 @@ static cy_status load_names(cy_dataset *ds, const char *file, const cy_yaml *nam
             for (int j = 0; j < i; j++)
                 if (keys[j] == keys[i]) {
                     int line = names->items[i]->line;
+                    long twice = keys[j];
                     free(keys);
                     return cy_fail(err, CY_ERR_FORMAT, "%s:%d: 'names' has class index %ld twice",
-                                   file, line, keys[j]);
+                                   file, line, twice);
                 }
             if (i == 0 || keys[i] < lo) lo = keys[i];
             if (i == 0 || keys[i] > hi) hi = keys[i];
@@ -83,9 +84,10 @@ static cy_status load_names(cy_dataset *ds, const char *file, const cy_yaml *nam
         for (int i = 0; i < n; i++) {
             const cy_yaml *v = names->items[i];
             if (v->kind != CY_YAML_SCALAR) {
+                long k = keys[i];
                 free(keys);
                 return cy_fail(err, CY_ERR_FORMAT, "%s:%d: class %ld: the name must be a string",
-                               file, v->line, keys[i]);
+                               file, v->line, k);
             }
             if (!(ds->names[keys[i]] = scalar_text(v))) {
                 free(keys);
