@@ -267,6 +267,79 @@ static void test_hsv_opencv(void) {
     cy_npy_free(&f);
 }
 
+/* Ultralytics' Mosaic + RandomPerspective + RandomFlip on OpenCV with fixed
+ * draws (tools/refgen/make_mosaic_fixture.py, imgsz 64, four tiles of
+ * different shapes): the same image (warpAffine's fixed-point rounding may
+ * put a rare pixel one off) and the same boxes. */
+static void test_mosaic_opencv(void) {
+    const char *names[5] = {"tiles", "labels", "cases", "out", "boxes"};
+    cy_npy f[5] = {{0}};
+    cy_error err = {0};
+    int ok = 1;
+    for (int k = 0; k < 5; k++) {
+        char path[128];
+        snprintf(path, sizeof path, "tests/fixtures/aug/mosaic_%s.npy", names[k]);
+        CHECK(cy_npy_read(path, &f[k], &err) == CY_OK, "mosaic fixture: %s", err.msg);
+        ok &= f[k].data != NULL;
+    }
+    static const int tile_hw[4][2] = {{48, 64}, {64, 40}, {64, 64}, {56, 64}};
+    const int S = 64, ncase = ok ? (int)f[2].shape[0] : 0;
+    CHECK(!ok || (f[0].shape[0] == 4 && f[1].shape[1] == 3 && f[2].shape[1] == 11 && f[3].shape[1] == S &&
+                  f[4].shape[1] == 12 && f[3].shape[0] == ncase && f[4].shape[0] == ncase),
+          "mosaic fixture shapes");
+    cy_aug_sample tiles[4];
+    memset(tiles, 0, sizeof tiles);
+    for (int t = 0; ok && t < 4; t++) {
+        const int h = tile_hw[t][0], w = tile_hw[t][1];
+        cy_image_alloc(&tiles[t].img, h, w, 3, NULL);
+        for (int y = 0; y < h; y++)
+            for (int x = 0; x < w * 3; x++) tiles[t].img.data[(size_t)y * w * 3 + x] = (uint8_t)f[0].data[((size_t)t * S + y) * S * 3 + x];
+        for (int k = 0; k < 3; k++) { /* as the loader turns a label row into pixels */
+            const float *q = f[1].data + (t * 3 + k) * 5;
+            cy_aug_box b = {(int)q[0], (q[1] - q[3] / 2) * w, (q[2] - q[4] / 2) * h, (q[1] + q[3] / 2) * w,
+                            (q[2] + q[4] / 2) * h};
+            cy_aug_sample_push(&tiles[t], b, NULL);
+        }
+    }
+    const cy_aug_sample *tp[4] = {&tiles[0], &tiles[1], &tiles[2], &tiles[3]};
+    for (int c = 0; c < ncase; c++) {
+        const float *d = f[2].data + c * 11;
+        cy_aug_sample m = {0};
+        CHECK(cy_aug_mosaic4_at(tp, S, (int)d[1], (int)d[0], &m, &err) == CY_OK, "case %d: %s", c, err.msg);
+        cy_aug_affine_draw draw = {d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9]};
+        CHECK(cy_aug_perspective_apply(&m, &draw, 0, cy_aug_mosaic_border(S), &err) == CY_OK, "case %d: %s", c, err.msg);
+        if (d[10] != 0) cy_aug_fliplr(&m);
+        CHECK(m.img.h == S && m.img.w == S, "case %d: %dx%d", c, m.img.h, m.img.w);
+        if (m.img.h != S || m.img.w != S) {
+            cy_aug_sample_free(&m);
+            continue;
+        }
+        const size_t n = (size_t)S * S * 3;
+        int off1 = 0, worse = 0;
+        for (size_t i = 0; i < n; i++) {
+            int diff = abs((int)m.img.data[i] - (int)f[3].data[c * n + i]);
+            off1 += diff == 1, worse += diff > 1;
+        }
+        CHECK(worse == 0 && off1 <= 8, "case %d: %d bytes one off, %d further off of %zu", c, off1, worse, n);
+        int nref = 0;
+        while (nref < 12 && f[4].data[(c * 12 + nref) * 6] != 0) nref++;
+        CHECK(m.n == nref, "case %d: %d boxes, Ultralytics %d", c, m.n, nref);
+        double dmax = 0;
+        int cls_ok = 1;
+        for (int k = 0; k < m.n && k < nref; k++) {
+            const float *r = f[4].data + (c * 12 + k) * 6;
+            const cy_aug_box *b = &m.boxes[k];
+            cls_ok &= b->cls == (int)r[1];
+            const double e[4] = {b->x1 - r[2], b->y1 - r[3], b->x2 - r[4], b->y2 - r[5]};
+            for (int j = 0; j < 4; j++) dmax = fabs(e[j]) > dmax ? fabs(e[j]) : dmax;
+        }
+        CHECK(cls_ok && dmax < 1e-3, "case %d: boxes differ by %g px (classes %s)", c, dmax, cls_ok ? "equal" : "differ");
+        cy_aug_sample_free(&m);
+    }
+    for (int t = 0; t < 4; t++) cy_aug_sample_free(&tiles[t]);
+    for (int k = 0; k < 5; k++) cy_npy_free(&f[k]);
+}
+
 /* ---- perspective ---- */
 
 static void test_perspective(void) {
@@ -653,6 +726,7 @@ int main(int argc, char **argv) {
     test_perspective();
     test_box_candidates();
     test_mosaic();
+    test_mosaic_opencv();
     test_mix();
     test_pipeline();
     int big = argc > 1 && !strcmp(argv[1], "--bench");
