@@ -34,6 +34,7 @@ struct cy_loader {
     int epoch;
     int shuffled;           /* the current epoch's order is shuffled */
     cy_mosaic_buffer *mbuf; /* Mosaic partners as Ultralytics' buffer; NULL: uniform (cache=ram, rect) */
+    size_t cand_room;       /* cy_mosaic_buffer_room(mbuf), 0 without a buffer */
     cy_aug_sample *cache;   /* [split->n] resized images when cache_ram */
     pthread_mutex_t cache_mu;
     slot *slots;
@@ -193,7 +194,7 @@ static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int re
     if (l->p.augment) {
         int use_buffer = l->mbuf && batch == l->p.batch;
         sample_ctx ctx = {.l = l, .b = b, .j = i,
-                          .cand = use_buffer ? sl->cand + (size_t)i * cy_mosaic_buffer_room(l->mbuf) : NULL};
+                          .cand = use_buffer ? sl->cand + i * l->cand_room : NULL};
         cy_aug_pipeline pipe = {.imgsz = l->p.imgsz, .hyp = l->p.hyp, .n_images = l->split->n, .load = load_cb,
                                 .ctx = &ctx, .pick = use_buffer ? pick_cb : NULL};
         if (l->p.rect) { /* build_transforms: no mixing of images in rect mode */
@@ -221,7 +222,7 @@ static cy_status prepare(cy_loader *l, slot *sl, int b, int batch, int i, int re
 static cy_status build(cy_loader *l, slot *sl, int b, int batch, cy_error *err) {
     int first = b * batch, n = l->split->n - first < batch ? l->split->n - first : batch, H, W;
     cy_loader_batch_shape(l, b, &H, &W);
-    CY_TRY(slot_reserve(sl, n, H, W, l->mbuf ? (size_t)cy_mosaic_buffer_room(l->mbuf) : 0, err));
+    CY_TRY(slot_reserve(sl, n, H, W, l->cand_room, err));
     cy_status st = CY_OK;
     int workers = l->p.workers > 0 ? l->p.workers : 1;
 #pragma omp parallel for num_threads(workers) schedule(dynamic) if (workers > 1)
@@ -348,7 +349,10 @@ cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_load
      * rect training has no mosaic */
     if (st == CY_OK && p->augment && !p->rect && !p->cache_ram && p->batch >= 1)
         st = cy_mosaic_buffer_create(&l->mbuf, split->n, p->batch, p->mosaic_buffers > 1 ? p->mosaic_buffers : 1, err);
-    if (st == CY_OK && l->mbuf) st = cy_mosaic_buffer_epoch(l->mbuf, 0, epoch_order, l, err); /* file order */
+    if (st == CY_OK && l->mbuf) {
+        l->cand_room = (size_t)cy_mosaic_buffer_room(l->mbuf);
+        st = cy_mosaic_buffer_epoch(l->mbuf, 0, epoch_order, l, err); /* file order */
+    }
     if (st == CY_OK && p->rect) memcpy(l->order, l->base, split->n * sizeof *l->order);
     if (st == CY_OK && ahead > 0) {
         if (pthread_create(&l->thread, NULL, producer, l) == 0) l->threaded = 1;
