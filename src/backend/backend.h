@@ -92,6 +92,13 @@ struct cy_backend {
                            cy_tensor *out, int k, int stride, int pad, cy_error *err);
     cy_status (*upsample_nearest)(cy_backend *b, const cy_tensor *in,
                                   cy_tensor *out, int scale, cy_error *err);
+    /* nn.ConvTranspose2d with kernel = stride = k and no padding (Proto's
+     * learned 2x upsampling): every input pixel writes its own k x k block,
+     * out[n, o, y*k + i, x*k + j] = bias[o] + sum_c in[n, c, y, x] *
+     * weight[c][o][i][j]; out [N, cout, H*k, W*k]; weight [cin][cout][k][k]
+     * (PyTorch's layout for transposed convs), bias [cout] or NULL. */
+    cy_status (*conv_transpose)(cy_backend *b, const cy_tensor *in, cy_tensor *out,
+                                const float *weight, const float *bias, int k, cy_error *err);
     /* out = cat(in[0..n-1]) along channels */
     cy_status (*concat)(cy_backend *b, const cy_tensor *const *in, int n,
                         cy_tensor *out, cy_error *err);
@@ -141,6 +148,12 @@ struct cy_backend {
     cy_status (*conv2d_backward)(cy_backend *b, cy_slot *slot, const cy_tensor *in,
                                  const cy_tensor *dout, cy_tensor *din, float *dweight,
                                  float *dbias, const cy_conv_params *p, cy_error *err);
+    /* conv_transpose's adjoint: din += dL/din, dweight += dL/dweight
+     * [cin][cout][k][k], dbias += dL/dbias [cout] (any of them NULL). */
+    cy_status (*conv_transpose_backward)(cy_backend *b, const cy_tensor *in,
+                                         const cy_tensor *dout, cy_tensor *din,
+                                         const float *weight, float *dweight, float *dbias,
+                                         int k, cy_error *err);
     /* Training-mode batchnorm backward, from the forward's save_mean and
      * save_invstd (batch statistics): din, dgamma, dbeta accumulate. */
     cy_status (*batchnorm_backward)(cy_backend *b, cy_slot *slot, const cy_tensor *in,

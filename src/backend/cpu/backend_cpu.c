@@ -101,6 +101,7 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->add = cpu_add;
     b->maxpool2d = cpu_maxpool2d;
     b->upsample_nearest = cpu_upsample_nearest;
+    b->conv_transpose = cpu_conv_transpose;
     b->concat = cpu_concat;
     b->slice_channels = cpu_slice_channels;
     b->attention = cpu_attention;
@@ -113,6 +114,7 @@ cy_status cy_backend_cpu_create(cy_backend **out, int threads, cy_error *err) {
     b->upsample_nearest_backward = cpu_upsample_nearest_backward;
     b->slice_channels_backward = cpu_slice_channels_backward;
     b->attention_backward = cpu_attention_backward;
+    b->conv_transpose_backward = cpu_conv_transpose_backward;
     b->accumulate = cpu_accumulate;
     *out = b;
     return CY_OK;

@@ -70,6 +70,8 @@ cy_status cpu_maxpool2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
                         cy_tensor *out, int k, int stride, int pad, cy_error *err);
 cy_status cpu_upsample_nearest(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                                int scale, cy_error *err);
+cy_status cpu_conv_transpose(cy_backend *b, const cy_tensor *in, cy_tensor *out, const float *weight,
+                             const float *bias, int k, cy_error *err);
 cy_status cpu_concat(cy_backend *b, const cy_tensor *const *in, int n,
                      cy_tensor *out, cy_error *err);
 cy_status cpu_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
@@ -88,6 +90,8 @@ cy_status cpu_batchnorm_backward(cy_backend *b, cy_slot *slot, const cy_tensor *
 cy_status cpu_activation_backward(cy_backend *b, const cy_tensor *in,
                                   const cy_tensor *dout, cy_tensor *din, cy_act act,
                                   cy_error *err);
+cy_status cpu_conv_transpose_backward(cy_backend *b, const cy_tensor *in, const cy_tensor *dout, cy_tensor *din,
+                                      const float *weight, float *dweight, float *dbias, int k, cy_error *err);
 cy_status cpu_accumulate(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                          cy_error *err);
 cy_status cpu_maxpool2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,

@@ -20,6 +20,7 @@ cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
     b->add = ref_add;
     b->maxpool2d = ref_maxpool2d;
     b->upsample_nearest = ref_upsample_nearest;
+    b->conv_transpose = ref_conv_transpose;
     b->concat = ref_concat;
     b->slice_channels = ref_slice_channels;
     b->attention = ref_attention;
@@ -32,6 +33,7 @@ cy_status cy_backend_ref_create(cy_backend **out, cy_error *err) {
     b->upsample_nearest_backward = ref_upsample_nearest_backward;
     b->slice_channels_backward = ref_slice_channels_backward;
     b->attention_backward = ref_attention_backward;
+    b->conv_transpose_backward = ref_conv_transpose_backward;
     b->accumulate = ref_accumulate;
     *out = b;
     return CY_OK;

@@ -117,6 +117,17 @@ cy_status cy_check_upsample(const cy_tensor *in, const cy_tensor *out, int scale
     return check_upsample("upsample_nearest", in, out, scale, err);
 }
 
+cy_status cy_check_conv_transpose(const char *op, const cy_tensor *in, const cy_tensor *out,
+                                  const float *weight, int k, cy_error *err) {
+    CY_TRY(check_tensor(op, "input", in, err));
+    CY_TRY(check_tensor(op, "output", out, err));
+    if (k < 1 || out->s.n != in->s.n || out->s.c < 1 || out->s.h != in->s.h * k || out->s.w != in->s.w * k)
+        return cy_fail(err, CY_ERR_ARG, "%s: kernel = stride %d, input " SHAPE_FMT ", output " SHAPE_FMT,
+                       op, k, SHAPE_ARGS(in->s), SHAPE_ARGS(out->s));
+    if (!weight) return cy_fail(err, CY_ERR_ARG, "%s: weight is NULL", op);
+    return CY_OK;
+}
+
 cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *out,
                           cy_error *err) {
     if (n < 1 || !in) return cy_fail(err, CY_ERR_ARG, "concat: no inputs");

@@ -15,6 +15,10 @@ cy_status cy_check_maxpool(const cy_tensor *in, const cy_tensor *out, int k,
                            int stride, int pad, cy_error *err);
 cy_status cy_check_upsample(const cy_tensor *in, const cy_tensor *out, int scale,
                             cy_error *err);
+/* conv_transpose and its backward (op names the caller): in [N, cin, H, W],
+ * out [N, cout, H*k, W*k], k >= 1, a weight. */
+cy_status cy_check_conv_transpose(const char *op, const cy_tensor *in, const cy_tensor *out,
+                                  const float *weight, int k, cy_error *err);
 cy_status cy_check_concat(const cy_tensor *const *in, int n, const cy_tensor *out,
                           cy_error *err);
 cy_status cy_check_slice(const cy_tensor *in, const cy_tensor *out, int groups,

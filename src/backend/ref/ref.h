@@ -17,6 +17,8 @@ cy_status ref_maxpool2d(cy_backend *b, cy_slot *slot, const cy_tensor *in,
                         cy_tensor *out, int k, int stride, int pad, cy_error *err);
 cy_status ref_upsample_nearest(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                                int scale, cy_error *err);
+cy_status ref_conv_transpose(cy_backend *b, const cy_tensor *in, cy_tensor *out, const float *weight,
+                             const float *bias, int k, cy_error *err);
 cy_status ref_concat(cy_backend *b, const cy_tensor *const *in, int n,
                      cy_tensor *out, cy_error *err);
 cy_status ref_slice_channels(cy_backend *b, const cy_tensor *in, cy_tensor *out,
@@ -36,6 +38,8 @@ cy_status ref_batchnorm_backward(cy_backend *b, cy_slot *slot, const cy_tensor *
 cy_status ref_activation_backward(cy_backend *b, const cy_tensor *in,
                                   const cy_tensor *dout, cy_tensor *din, cy_act act,
                                   cy_error *err);
+cy_status ref_conv_transpose_backward(cy_backend *b, const cy_tensor *in, const cy_tensor *dout, cy_tensor *din,
+                                      const float *weight, float *dweight, float *dbias, int k, cy_error *err);
 cy_status ref_accumulate(cy_backend *b, const cy_tensor *in, cy_tensor *out,
                          cy_error *err);
 cy_status ref_maxpool2d_backward(cy_backend *b, cy_slot *slot, const cy_tensor *in,
