@@ -80,6 +80,10 @@ CY_API void cy_model_free(cy_model *m);
 CY_API cy_status cy_model_reinit(cy_model *m, cy_init init, int head_bias_init,
                                  cy_error *err);
 
+/* What a model's head predicts (Ultralytics' task names: "detect", "segment"). */
+typedef enum { CY_TASK_DETECT = 0, CY_TASK_SEGMENT = 1 } cy_task;
+CY_API const char *cy_task_name(cy_task t);
+
 typedef struct {
     int layers;          /* number of YAML layers */
     int nc;
@@ -91,6 +95,8 @@ typedef struct {
     int modules;         /* torch module count, as model.info() "layers" */
     double gflops_640;   /* at imgsz 640, as model.info() */
     int stride[3];
+    cy_task task;        /* from the head: Detect -> detect, Segment/Segment26 -> segment */
+    int nm;              /* segment: mask coefficients per anchor (prototype masks); else 0 */
 } cy_model_summary;
 
 CY_API cy_status cy_model_summarize(const cy_model *m, cy_model_summary *out);
@@ -139,10 +145,18 @@ CY_API void cy_model_set_want_one2many(cy_model *m, int want);
  * cy_array_free); the layer must have been kept. */
 CY_API cy_status cy_model_layer_output(const cy_model *m, int layer,
                                        cy_array *out, cy_error *err);
-/* Raw head outputs of the last forward, levels concatenated: boxes
- * [n, 4*reg_max, A] or class logits [n, nc, A]. */
-CY_API cy_status cy_model_raw_head(cy_model *m, int one2one, int boxes,
+/* Raw head outputs of the last forward, levels concatenated (part is a
+ * cy_head_part): boxes [n, 4*reg_max, A], class logits [n, nc, A] or, for
+ * segment models, mask coefficients [n, nm, A]. */
+typedef enum { CY_HEAD_SCORES = 0, CY_HEAD_BOXES = 1, CY_HEAD_MASKS = 2 } cy_head_part;
+CY_API cy_status cy_model_raw_head(cy_model *m, int one2one, int part,
                                    cy_array *out, cy_error *err);
+/* Segment models: the prototype masks of the last forward [n, nm, h/4, w/4]
+ * (Proto's output; one for both head branches), and in a training forward of
+ * YOLO26-seg the auxiliary semantic logits [n, nc, h/8, w/8] (Proto26's
+ * semseg branch, which eval never runs). */
+CY_API cy_status cy_model_proto(cy_model *m, cy_array *out, cy_error *err);
+CY_API cy_status cy_model_semantic(cy_model *m, cy_array *out, cy_error *err);
 /* The decoded [n, 4+nc, A] prediction of the last forward (before top-k). */
 CY_API cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err);
 

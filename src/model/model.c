@@ -110,7 +110,17 @@ cy_status cy_model_summarize(const cy_model *m, cy_model_summary *s) {
     s->modules = m->modules;
     s->gflops_640 = m->gflops_640;
     for (int l = 0; l < m->nl && l < 3; l++) s->stride[l] = m->stride[l];
+    s->task = m->task;
+    s->nm = m->task == CY_TASK_SEGMENT ? m->nm : 0;
     return CY_OK;
+}
+
+const char *cy_task_name(cy_task t) {
+    switch (t) {
+    case CY_TASK_DETECT: return "detect";
+    case CY_TASK_SEGMENT: return "segment";
+    }
+    return "unknown";
 }
 
 static cy_status check_input(const cy_model *m, int n, int h, int w, cy_error *err) {
@@ -211,21 +221,26 @@ void cy_model_set_want_one2many(cy_model *m, int want) {
     m->want_o2m = !!want;
 }
 
-cy_status cy_model_raw_head(cy_model *m, int one2one, int boxes, cy_array *out, cy_error *err) {
+cy_status cy_model_raw_head(cy_model *m, int one2one, int part, cy_array *out, cy_error *err) {
     memset(out, 0, sizeof *out);
     const cy_graph *g = &m->graph;
     if (!g->planned) return cy_fail(err, CY_ERR_ARG, "no forward pass has run yet");
     if (one2one && !m->end2end) return cy_fail(err, CY_ERR_ARG, "the model has no one-to-one branch");
     if (!one2one && m->end2end && !m->want_o2m && !g->training)
         return cy_fail(err, CY_ERR_ARG, "the one-to-many branch was not run");
+    if (part < CY_HEAD_SCORES || part > CY_HEAD_MASKS) return cy_fail(err, CY_ERR_ARG, "unknown head part %d", part);
+    if (part == CY_HEAD_MASKS && m->task != CY_TASK_SEGMENT)
+        return cy_fail(err, CY_ERR_ARG, "a %s model has no mask coefficients", cy_task_name(m->task));
+    if (part != CY_HEAD_SCORES && m->skip_boxes && !g->training)
+        return cy_fail(err, CY_ERR_ARG, "the box branches were not run");
     const cy_head_values *hv = one2one ? &g->o2o : &g->o2m;
     int n = g->input.n, A = cy_detect_anchors(m);
-    int C = boxes ? 4 * m->reg_max : m->nc;
+    int C = part == CY_HEAD_BOXES ? 4 * m->reg_max : part == CY_HEAD_MASKS ? m->nm : m->nc;
     out->data = malloc((size_t)n * C * A * sizeof(float));
     if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     int a0 = 0;
     for (int l = 0; l < m->nl; l++) {
-        int v = boxes ? hv->box[l] : hv->cls[l];
+        int v = cy_head_value(hv, part, l);
         cy_shape s = g->values[v].s;
         int HW = s.h * s.w;
         float *tmp = malloc(cy_shape_numel(s) * sizeof(float));
@@ -246,6 +261,34 @@ cy_status cy_model_raw_head(cy_model *m, int one2one, int boxes, cy_array *out, 
     out->shape[1] = C;
     out->shape[2] = A;
     return CY_OK;
+}
+
+static cy_status value_array(const cy_model *m, int v, cy_array *out, cy_error *err) {
+    cy_shape s = m->graph.values[v].s;
+    out->data = malloc(cy_shape_numel(s) * sizeof(float));
+    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    cy_model_value_nchw(m, v, out->data);
+    out->ndim = 4;
+    out->shape[0] = s.n, out->shape[1] = s.c, out->shape[2] = s.h, out->shape[3] = s.w;
+    return CY_OK;
+}
+
+cy_status cy_model_proto(cy_model *m, cy_array *out, cy_error *err) {
+    memset(out, 0, sizeof *out);
+    const cy_graph *g = &m->graph;
+    if (m->task != CY_TASK_SEGMENT) return cy_fail(err, CY_ERR_ARG, "a %s model has no prototype masks", cy_task_name(m->task));
+    if (!g->planned || g->proto <= 0 || !g->values[g->proto].data)
+        return cy_fail(err, CY_ERR_ARG, "no forward pass has computed the prototype masks");
+    return value_array(m, g->proto, out, err);
+}
+
+cy_status cy_model_semantic(cy_model *m, cy_array *out, cy_error *err) {
+    memset(out, 0, sizeof *out);
+    const cy_graph *g = &m->graph;
+    if (!m->proto26) return cy_fail(err, CY_ERR_ARG, "only YOLO26-seg (Proto26) has a semantic branch");
+    if (!g->planned || !g->training || g->semseg <= 0)
+        return cy_fail(err, CY_ERR_ARG, "the semantic branch runs in training forwards only");
+    return value_array(m, g->semseg, out, err);
 }
 
 cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err) {

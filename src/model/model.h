@@ -63,7 +63,7 @@ typedef struct {
 
 typedef enum {
     CY_OP_CONV, CY_OP_ACT, CY_OP_ADD, CY_OP_MAXPOOL, CY_OP_UPSAMPLE, CY_OP_CONCAT,
-    CY_OP_SLICE, CY_OP_ATTN, CY_OP_BN
+    CY_OP_SLICE, CY_OP_ATTN, CY_OP_BN, CY_OP_DECONV
 } cy_op;
 
 typedef struct {
@@ -76,7 +76,7 @@ typedef struct {
     int cout;
     cy_conv_params cp;          /* geometry and act; pointers filled at run time */
     cy_act act;                 /* ACT */
-    int k, stride, pad;         /* MAXPOOL */
+    int k, stride, pad;         /* MAXPOOL; DECONV: k = kernel = stride */
     int scale;                  /* UPSAMPLE */
     int groups, group_stride, offset, len; /* SLICE */
     int heads, kd, hd;          /* ATTN */
@@ -101,10 +101,16 @@ typedef struct {
     int free_after;             /* node index after which it can be reused */
 } cy_block;
 
-/* Outputs of the Detect head for one branch: per level raw box and class maps. */
+/* Outputs of the Detect head for one branch: per level raw box and class
+ * maps, and for Segment heads the mask coefficient maps. */
 typedef struct {
-    int box[CY_MAX_LEVELS], cls[CY_MAX_LEVELS];
+    int box[CY_MAX_LEVELS], cls[CY_MAX_LEVELS], mask[CY_MAX_LEVELS];
 } cy_head_values;
+
+/* The value of one head part (cy_head_part) at level l. */
+static inline int cy_head_value(const cy_head_values *hv, int part, int l) {
+    return part == CY_HEAD_BOXES ? hv->box[l] : part == CY_HEAD_MASKS ? hv->mask[l] : hv->cls[l];
+}
 
 typedef struct {
     cy_shape input;
@@ -114,6 +120,8 @@ typedef struct {
     int nvalues, cap_values;
     int *layer_value;           /* output value of each YAML layer */
     cy_head_values o2m, o2o;    /* o2o only for end2end models */
+    int proto;                  /* segment: Proto's output value (0: none) */
+    int semseg;                 /* YOLO26-seg training graphs: Proto26's semantic logits (0: none) */
     int level_h[CY_MAX_LEVELS], level_w[CY_MAX_LEVELS];
     cy_block *blocks;           /* value memory, reused once a value is dead */
     int nblocks;
@@ -139,6 +147,9 @@ struct cy_model {
     int nl;                      /* detection levels */
     int stride[CY_MAX_LEVELS];
     int c2_box, c3_cls;          /* Detect branch widths */
+    cy_task task;                /* from the head module */
+    int nm, npr;                 /* segment: mask coefficients, Proto's hidden channels (scaled) */
+    int proto26;                 /* Segment26: Proto26 (P3-P5 fused, semantic branch in training) */
 
     cy_entry *entries;
     int nentries, cap_entries;
@@ -201,7 +212,7 @@ cy_status cy_model_backward(cy_model *m, cy_error *err);
 cy_status cy_model_zero_grad(cy_model *m, cy_error *err);
 /* Adds src, a head gradient in the [n, C, A] layout of cy_model_raw_head, to
  * the gradient of that head output. */
-cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const float *src, cy_error *err);
+cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int part, const float *src, cy_error *err);
 /* The gradient buffer of layer's output in the last training forward (the
  * backend's layout, zeroed at each training forward), to add a gradient
  * into before cy_model_backward (distillation seeds its neck features this

@@ -38,15 +38,17 @@ void cy_model_clear_value_grads(cy_model *m) {
         if (g->grad[v]) memset(g->grad[v], 0, cy_shape_numel(g->values[v].s) * sizeof(float));
 }
 
-cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int boxes, const float *src, cy_error *err) {
+cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int part, const float *src, cy_error *err) {
     cy_graph *g = &m->graph;
     if (!g->training || !g->planned) return cy_fail(err, CY_ERR_ARG, "no training forward has run");
     if (one2one && !m->end2end) return cy_fail(err, CY_ERR_ARG, "the model has no one-to-one branch");
+    if (part == CY_HEAD_MASKS && m->task != CY_TASK_SEGMENT)
+        return cy_fail(err, CY_ERR_ARG, "the model has no mask coefficients");
     const cy_head_values *hv = one2one ? &g->o2o : &g->o2m;
     int n = g->input.n, A = cy_detect_anchors(m), a0 = 0;
     int nhwc = m->backend->layout == CY_LAYOUT_NHWC;
     for (int l = 0; l < m->nl; l++) {
-        int v = boxes ? hv->box[l] : hv->cls[l];
+        int v = cy_head_value(hv, part, l);
         cy_shape s = g->values[v].s;
         int HW = s.h * s.w, C = s.c;
         float *d = value_grad(m, v, err);
@@ -140,6 +142,10 @@ static cy_status backward_node(cy_model *m, cy_node *n, cy_error *err) {
     case CY_OP_ATTN:
         return pdin0 ? be->attention_backward(be, &in0, &dout, pdin0, n->heads, n->kd, n->hd, n->attn_scale, err)
                      : CY_OK;
+    case CY_OP_DECONV:
+        return be->conv_transpose_backward(be, &in0, &dout, pdin0, m->params + m->entries[n->w].offset,
+                                           m->grads + m->entries[n->w].offset,
+                                           m->grads + m->entries[n->b].offset, n->k, err);
     case CY_OP_CONCAT: {
         /* din_j += dout[channels of input j], through one scratch slice */
         int off = 0;

@@ -593,6 +593,121 @@ static void fwd_head_branch(builder *b, const head_branch_d *d, const int *xs, c
     b->detach_next = 0;
 }
 
+/* ---- Segment: mask-coefficient branch cv4 and Proto / Proto26 ---------- */
+
+static int fwd_deconv(builder *b, int x, int w, int bias, int cout, int k) {
+    if (b->st != CY_OK) return -1;
+    cy_shape s = vshape(b, x);
+    s.c = cout;
+    s.h *= k;
+    s.w *= k;
+    int out;
+    cy_node *n = emit(b, CY_OP_DECONV, &x, 1, s, &out);
+    if (n) {
+        n->w = w;
+        n->b = bias;
+        n->cout = cout;
+        n->k = k;
+    }
+    return out;
+}
+
+typedef struct {
+    conv_d cv[CY_MAX_LEVELS][3]; /* Conv3x3, Conv3x3, Conv2d 1x1 -> nm */
+} mask_branch_d;
+
+static void decl_mask_branch(builder *b, mask_branch_d *d, const char *p, const char *name, const int *ch,
+                             int deep_copy) {
+    char s[CY_NAME_MAX];
+    cy_model *m = b->m;
+    int c4 = ch[0] / 4 > m->nm ? ch[0] / 4 : m->nm;
+    if (deep_copy) count_modules(b, 1);
+    for (int i = 0; i < m->nl; i++) {
+        snprintf(s, sizeof s, "%s.%s.%d.0", p, name, i);
+        d->cv[i][0] = decl_conv(b, s, ch[i], c4, 3, 1, 1, 1);
+        snprintf(s, sizeof s, "%s.%s.%d.1", p, name, i);
+        d->cv[i][1] = decl_conv(b, s, c4, c4, 3, 1, 1, 1);
+        snprintf(s, sizeof s, "%s.%s.%d.2", p, name, i);
+        d->cv[i][2] = decl_conv2d_bias(b, s, c4, m->nm);
+    }
+}
+
+static void fwd_mask_branch(builder *b, const mask_branch_d *d, const int *xs, cy_head_values *hv, int detached) {
+    for (int i = 0; i < b->m->nl; i++) {
+        int y = xs[i];
+        for (int j = 0; j < 3; j++) {
+            b->detach_next = detached && j == 0;
+            y = fwd_conv(b, &d->cv[i][j], y);
+        }
+        hv->mask[i] = y;
+    }
+    b->detach_next = 0;
+}
+
+/* Proto(c1, c_, nm): cv1 Conv3x3 -> ConvTranspose2d(c_, c_, 2, 2) -> cv2
+ * Conv3x3 -> cv3 Conv1x1. Proto26 first fuses the levels (each coarser one
+ * through a 1x1 Conv, nearest-upsampled to P3 and added), then feat_fuse
+ * Conv3x3, then Proto(c_, c_, nm); its semseg branch reads the fused P3
+ * feature and runs only in training (as Ultralytics' forward does). */
+typedef struct {
+    conv_d refine[CY_MAX_LEVELS], fuse, cv1, cv2, cv3, sem[3];
+    int up_w, up_b;
+} proto_d;
+
+static void decl_proto(builder *b, proto_d *d, const char *p, const int *ch) {
+    char s[CY_NAME_MAX];
+    cy_model *m = b->m;
+    const int c_ = m->npr, c1 = m->proto26 ? c_ : ch[0];
+    snprintf(s, sizeof s, "%s.proto.cv1", p);
+    d->cv1 = decl_conv(b, s, c1, c_, 3, 1, 1, 1);
+    snprintf(s, sizeof s, "%s.proto.upsample.weight", p);
+    d->up_w = reg(b, s, CY_ENTRY_PARAM, CY_ROLE_CONV_W, 4, c_, c_, 2, 2);
+    snprintf(s, sizeof s, "%s.proto.upsample.bias", p);
+    d->up_b = reg(b, s, CY_ENTRY_PARAM, CY_ROLE_CONV_B, 1, c_, 0, 0, 0);
+    count_modules(b, 1);
+    snprintf(s, sizeof s, "%s.proto.cv2", p);
+    d->cv2 = decl_conv(b, s, c_, c_, 3, 1, 1, 1);
+    snprintf(s, sizeof s, "%s.proto.cv3", p);
+    d->cv3 = decl_conv(b, s, c_, m->nm, 1, 1, 1, 1);
+    if (!m->proto26) return;
+    for (int i = 1; i < m->nl; i++) {
+        snprintf(s, sizeof s, "%s.proto.feat_refine.%d", p, i - 1);
+        d->refine[i] = decl_conv(b, s, ch[i], ch[0], 1, 1, 1, 1);
+    }
+    snprintf(s, sizeof s, "%s.proto.feat_fuse", p);
+    d->fuse = decl_conv(b, s, ch[0], c_, 3, 1, 1, 1);
+    snprintf(s, sizeof s, "%s.proto.semseg.0", p);
+    d->sem[0] = decl_conv(b, s, ch[0], c_, 3, 1, 1, 1);
+    snprintf(s, sizeof s, "%s.proto.semseg.1", p);
+    d->sem[1] = decl_conv(b, s, c_, c_, 3, 1, 1, 1);
+    snprintf(s, sizeof s, "%s.proto.semseg.2", p);
+    d->sem[2] = decl_conv2d_bias(b, s, c_, m->nc);
+}
+
+static void fwd_proto(builder *b, const proto_d *d, const int *xs) {
+    cy_model *m = b->m;
+    int x = xs[0];
+    if (m->proto26) {
+        for (int i = 1; i < m->nl; i++) {
+            int up = fwd_upsample(b, fwd_conv(b, &d->refine[i], xs[i]), 1 << i);
+            if (b->st == CY_OK && memcmp(&b->g->values[up].s, &b->g->values[x].s, sizeof(cy_shape)))
+                fail(b, CY_ERR_ARG, "Proto26: level sizes are not 2x apart (input sides must be multiples "
+                                    "of the model's max stride)%s", "");
+            x = fwd_binary(b, CY_OP_ADD, x, up);
+        }
+        if (b->g->training) {
+            int y = x;
+            for (int j = 0; j < 3; j++) y = fwd_conv(b, &d->sem[j], y);
+            b->g->semseg = y;
+        }
+        x = fwd_conv(b, &d->fuse, x);
+    }
+    x = fwd_conv(b, &d->cv1, x);
+    x = fwd_deconv(b, x, d->up_w, d->up_b, m->npr, 2);
+    x = fwd_conv(b, &d->cv2, x);
+    b->g->proto = fwd_conv(b, &d->cv3, x);
+}
+
 static void build_detect(builder *b, const cy_layer *L, const int *xs) {
     cy_model *m = b->m;
     char p[32];
@@ -606,13 +721,13 @@ static void build_detect(builder *b, const cy_layer *L, const int *xs) {
     if (c3 < ch[0]) c3 = ch[0];
     m->c2_box = c2;
     m->c3_cls = c3;
-    static const head_branch_d empty;
-    head_branch_d *o2m = malloc(sizeof *o2m), *o2o = malloc(sizeof *o2o);
-    if (!o2m || !o2o) {
+    head_branch_d *o2m = calloc(1, sizeof *o2m), *o2o = calloc(1, sizeof *o2o);
+    mask_branch_d *mask_o2m = calloc(1, sizeof *mask_o2m), *mask_o2o = calloc(1, sizeof *mask_o2o);
+    proto_d *proto = calloc(1, sizeof *proto);
+    if (!o2m || !o2o || !mask_o2m || !mask_o2o || !proto) {
         fail(b, CY_ERR_MEMORY, "out of memory%s", "");
         goto done;
     }
-    *o2m = *o2o = empty;
     decl_head_branch(b, o2m, p, "cv2", "cv3", ch, 0);
     if (m->reg_max > 1) {
         char s[64];
@@ -623,8 +738,17 @@ static void build_detect(builder *b, const cy_layer *L, const int *xs) {
         count_modules(b, 1); /* nn.Identity */
     }
     if (m->end2end) decl_head_branch(b, o2o, p, "one2one_cv2", "one2one_cv3", ch, 1);
+    int seg = m->task == CY_TASK_SEGMENT;
+    if (seg) { /* Segment.__init__ after Detect's: proto, cv4, one2one_cv4 */
+        decl_proto(b, proto, p, ch);
+        decl_mask_branch(b, mask_o2m, p, "cv4", ch, 0);
+        if (m->end2end) decl_mask_branch(b, mask_o2o, p, "one2one_cv4", ch, 1);
+    }
     fwd_head_branch(b, o2m, xs, &b->g->o2m, 0);
+    if (seg) fwd_mask_branch(b, mask_o2m, xs, &b->g->o2m, 0);
     if (m->end2end) fwd_head_branch(b, o2o, xs, &b->g->o2o, 1);
+    if (m->end2end && seg) fwd_mask_branch(b, mask_o2o, xs, &b->g->o2o, 1);
+    if (seg) fwd_proto(b, proto, xs);
     for (int i = 0; i < m->nl && b->st == CY_OK; i++) {
         cy_shape s = vshape(b, xs[i]);
         b->g->level_h[i] = s.h;
@@ -633,6 +757,9 @@ static void build_detect(builder *b, const cy_layer *L, const int *xs) {
 done:
     free(o2m);
     free(o2o);
+    free(mask_o2m);
+    free(mask_o2o);
+    free(proto);
 }
 
 /* ---- the model ---------------------------------------------------------- */

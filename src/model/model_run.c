@@ -21,7 +21,13 @@ static void mark_outputs(cy_model *m) {
             g->values[g->o2o.box[l]].keep = boxes;
             g->values[g->o2o.cls[l]].keep = 1;
         }
+        if (m->task == CY_TASK_SEGMENT) { /* masks go with the boxes they belong to */
+            if (!m->end2end || m->want_o2m) g->values[g->o2m.mask[l]].keep = boxes;
+            if (m->end2end) g->values[g->o2o.mask[l]].keep = boxes;
+        }
     }
+    if (g->proto > 0) g->values[g->proto].keep = boxes;
+    if (g->semseg > 0) g->values[g->semseg].keep = 1;
     for (int i = 0; i < m->nhooks; i++)
         if (g->layer_value[m->hook_layers[i]] > 0) g->values[g->layer_value[m->hook_layers[i]]].keep = 1;
     if (m->keep_layers)
@@ -179,6 +185,9 @@ static cy_status run_node(cy_model *m, cy_node *n, cy_error *err) {
         return be->slice_channels(be, &in0, &out, n->groups, n->group_stride, n->offset, n->len, err);
     case CY_OP_ATTN:
         return be->attention(be, &in0, &out, n->heads, n->kd, n->hd, n->attn_scale, err);
+    case CY_OP_DECONV:
+        return be->conv_transpose(be, &in0, &out, m->params + m->entries[n->w].offset,
+                                  m->params + m->entries[n->b].offset, n->k, err);
     }
     return cy_fail(err, CY_ERR_ARG, "internal: unknown op");
 }

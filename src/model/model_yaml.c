@@ -46,6 +46,8 @@ static const module_info MODULES[] = {
     {"Concat", CY_MOD_CONCAT, "ultralytics.nn.modules.conv.Concat", 0, 0, 1},
     {"nn.Upsample", CY_MOD_UPSAMPLE, "torch.nn.modules.upsampling.Upsample", 0, 0, 3},
     {"Detect", CY_MOD_DETECT, "ultralytics.nn.modules.head.Detect", 0, 0, 1},
+    {"Segment", CY_MOD_DETECT, "ultralytics.nn.modules.head.Segment", 0, 0, 3},
+    {"Segment26", CY_MOD_DETECT, "ultralytics.nn.modules.head.Segment26", 0, 0, 3},
 };
 
 static int make_divisible(double x, int d) { return (int)ceil(x / d) * d; }
@@ -239,13 +241,29 @@ static cy_status parse_layer(cy_model *m, const char *path, const cy_yaml *row, 
         for (int j = 0; j < L->nfrom; j++) c2 += ch[L->from[j] + 1];
     } else if (mi->kind == CY_MOD_DETECT) {
         if (L->nfrom > CY_MAX_LEVELS)
-            return cy_fail(err, CY_ERR_UNSUPPORTED, "%s:%d: layer %d: Detect takes at most %d levels",
-                           path, yf->line, i, CY_MAX_LEVELS);
+            return cy_fail(err, CY_ERR_UNSUPPORTED, "%s:%d: layer %d: %s takes at most %d levels",
+                           path, yf->line, i, mi->yaml_name, CY_MAX_LEVELS);
         long dnc = m->nc;
         if (na >= 1 && (get_int(a, na, 0, m->nc, &dnc) || dnc < 1))
-            return cy_fail(err, CY_ERR_FORMAT, "%s:%d: layer %d: Detect's nc must be a positive integer",
-                           path, ya->line, i);
+            return cy_fail(err, CY_ERR_FORMAT, "%s:%d: layer %d: %s's nc must be a positive integer",
+                           path, ya->line, i, mi->yaml_name);
         if (na == 0) a[na++] = arg_int(m->nc);
+        m->task = CY_TASK_DETECT;
+        if (strcmp(mi->yaml_name, "Detect")) {
+            /* Segment(nc, nm, npr, reg_max, end2end, ch): parse_model appends
+             * after the written arguments, so all three must be there */
+            long nm, npr;
+            if (na != 3 || get_int(a, na, 1, 32, &nm) || get_int(a, na, 2, 256, &npr) || nm < 1 || nm > 1024 ||
+                npr < 1 || npr > 65536)
+                return cy_fail(err, CY_ERR_FORMAT,
+                               "%s:%d: layer %d: %s takes [nc, masks, prototype channels], e.g. [nc, 32, 256]",
+                               path, ya->line, i, mi->yaml_name);
+            a[2] = arg_int(make_divisible(fmin((double)npr, m->max_channels) * m->width, 8));
+            m->task = CY_TASK_SEGMENT;
+            m->nm = (int)nm;
+            m->npr = (int)a[2].i;
+            m->proto26 = !strcmp(mi->yaml_name, "Segment26");
+        }
         a[na++] = arg_int(m->reg_max);
         if (m->end2end_given) a[na++] = arg_bool(m->end2end);
         else a[na++] = (arg_val){.t = ARG_NONE};
@@ -493,12 +511,13 @@ static cy_status parse_root(cy_model *m, const char *path, const char *given, cy
         const cy_yaml *row = i < bb->n ? bb->items[i] : hd->items[i - bb->n];
         if ((st = parse_layer(m, path, row, i, ch, err)) != CY_OK) goto done;
         if (m->layers[i].kind == CY_MOD_DETECT && i != total - 1) {
-            st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s:%d: Detect must be the last layer", path, row->line);
+            st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s:%d: the %s head must be the last layer", path, row->line,
+                         row->items[2]->str);
             goto done;
         }
     }
     if (m->detect_layer < 0) {
-        st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the model has no Detect head (only detection models are supported)",
+        st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the model has no Detect or Segment head (cyolo trains detection and segmentation models)",
                      path);
         goto done;
     }
