@@ -110,6 +110,9 @@ CY_API cy_status cy_model_print_info(const cy_model *m, void *file, cy_error *er
  * end2end models: out is [n, k, 6] rows (x1, y1, x2, y2, score, class),
  * k = min(max_det, anchors), best first; others: the decoded [n, 4+nc, anchors]
  * tensor (xywh boxes in pixels, sigmoid scores), to be passed to cy_nms.
+ * Segment models append their nm raw mask coefficients as Ultralytics does:
+ * rows of 6 + nm, or 4 + nc + nm decoded channels (cy_model_proto gives the
+ * prototypes they weight).
  * Free out with cy_array_free. */
 typedef struct {
     int max_det;   /* 300 */
@@ -157,7 +160,7 @@ CY_API cy_status cy_model_raw_head(cy_model *m, int one2one, int part,
  * semseg branch, which eval never runs). */
 CY_API cy_status cy_model_proto(cy_model *m, cy_array *out, cy_error *err);
 CY_API cy_status cy_model_semantic(cy_model *m, cy_array *out, cy_error *err);
-/* The decoded [n, 4+nc, A] prediction of the last forward (before top-k). */
+/* The decoded [n, 4+nc(+nm), A] prediction of the last forward (before top-k). */
 CY_API cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err);
 
 /* Class-aware (or agnostic) non-maximum suppression on a decoded

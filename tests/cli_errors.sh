@@ -42,7 +42,18 @@ expect nonzero "'from' index 60 is out of range" -- "$CYOLO" info model=$T/yolo2
 grep -v '^  [slmx]:' $Y >$T/yolo26x.yaml
 expect nonzero "scale 'x'" -- "$CYOLO" info model=$T/yolo26x.yaml
 printf 'nc: 80\nbackbone:\n  - [-1, 1, Conv, [16, 3, 2]]\nhead: []\n' >$T/nodetect.yaml
-expect nonzero "no Detect head" -- "$CYOLO" info model=$T/nodetect.yaml
+expect nonzero "$T/nodetect.yaml: the model has no Detect or Segment head" -- "$CYOLO" info model=$T/nodetect.yaml
+S=cfg/models/26/yolo26-seg.yaml
+sed 's/Segment26, \[nc, 32, 256\]/Segment26, [nc, 32]/' $S >$T/yolo26n-seg.yaml
+expect nonzero "$T/yolo26n-seg.yaml:50: layer 23: Segment26 takes [nc, masks, prototype channels]" -- "$CYOLO" info model=$T/yolo26n-seg.yaml
+sed 's/Segment26, \[nc, 32, 256\]/Segment26, [nc, 0, 256]/' $S >$T/yolo26n-seg.yaml
+expect nonzero "Segment26 takes [nc, masks, prototype channels]" -- "$CYOLO" info model=$T/yolo26n-seg.yaml
+sed 's/\[\[16, 19, 22\], 1, Segment26, \[nc, 32, 256\]\]/[[16, 19, 22], 1, Segment26, [nc, 32, 256]]\n  - [-1, 1, Conv, [16, 3, 2]]/' $S >$T/yolo26n-seg.yaml
+expect nonzero "the Segment26 head must be the last layer" -- "$CYOLO" info model=$T/yolo26n-seg.yaml
+expect 0 "YOLO26n-seg summary: 309 layers, 3,126,280 parameters, 3,126,280 gradients, 10.5 GFLOPs" -- "$CYOLO" info model=yolo26n-seg.yaml
+expect 0 "YOLOv8n-seg summary: 151 layers, 3,409,968 parameters, 3,409,952 gradients, 12.1 GFLOPs" -- "$CYOLO" info model=yolov8n-seg.yaml
+expect nonzero "yolo26n-seg.yaml: segment models cannot be trained yet" -- "$CYOLO" train model=yolo26n-seg.yaml epochs=1 project=$T/runs
+expect nonzero "yolov8n-seg.yaml: segment models cannot be validated yet" -- "$CYOLO" val model=yolov8n-seg.yaml project=$T/runs
 printf 'nc: eighty\nbackbone: []\n' >$T/badnc.yaml
 expect nonzero "$T/badnc.yaml:1: nc must be a positive integer" -- "$CYOLO" info model=$T/badnc.yaml
 printf '' >$T/empty.yaml

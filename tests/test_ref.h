@@ -82,7 +82,8 @@ static inline void check_close(const char *what, const cy_array *a, const char *
 
 /* The final top-k output compared as a set of rows: each reference row must
  * be matched by a distinct row with the same class and box/score within tol
- * (scaled by max(1, max|ref|)); row order is free (exact float ties). */
+ * (scaled by max(1, max|ref|)), and any columns after the class (mask
+ * coefficients) too; row order is free (exact float ties). */
 static inline void check_rows_as_set(const char *what, const cy_array *a, const char *ref_name, double tol) {
     cy_npy r;
     if (ref_load(ref_name, &r)) {
@@ -90,13 +91,13 @@ static inline void check_rows_as_set(const char *what, const cy_array *a, const 
         return;
     }
     int same = r.ndim == 3 && a->ndim == 3 && r.shape[0] == a->shape[0] && r.shape[1] == a->shape[1] &&
-               r.shape[2] == 6 && a->shape[2] == 6;
+               r.shape[2] >= 6 && a->shape[2] == r.shape[2];
     CHECK(same, "%s: shape differs from %s", what, ref_name);
     if (!same) {
         cy_npy_free(&r);
         return;
     }
-    int64_t B = r.shape[0], K = r.shape[1];
+    int64_t B = r.shape[0], K = r.shape[1], W = r.shape[2];
     double scale = 1;
     for (int64_t i = 0; i < r.numel; i++) scale = fmax(scale, fabs(r.data[i]));
     double lim = tol * scale;
@@ -105,13 +106,13 @@ static inline void check_rows_as_set(const char *what, const cy_array *a, const 
     for (int64_t b = 0; b < B; b++) {
         memset(used, 0, K);
         for (int64_t i = 0; i < K; i++) {
-            const float *rr = r.data + (b * K + i) * 6;
+            const float *rr = r.data + (b * K + i) * W;
             int found = 0;
             for (int64_t j = 0; j < K && !found; j++) {
-                const float *cr = a->data + (b * K + j) * 6;
+                const float *cr = a->data + (b * K + j) * W;
                 if (used[j] || cr[5] != rr[5]) continue;
                 int ok = 1;
-                for (int q = 0; q < 5; q++) ok &= fabs((double)cr[q] - rr[q]) <= lim;
+                for (int q = 0; q < W; q++) ok &= q == 5 || fabs((double)cr[q] - rr[q]) <= lim;
                 if (ok) used[j] = found = 1;
             }
             unmatched += !found;

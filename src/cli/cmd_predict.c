@@ -47,7 +47,8 @@ int cmd_predict(cli_args *a) {
         for (int b = 0; b < batch; b++) {
             int kept = 0;
             if (s.end2end) {
-                for (int r = 0; r < out.shape[1]; r++) kept += out.data[((size_t)b * out.shape[1] + r) * 6 + 4] > conf;
+                for (int r = 0; r < out.shape[1]; r++) /* rows of 6 (+ mask coefficients) */
+                    kept += out.data[((size_t)b * out.shape[1] + r) * out.shape[2] + 4] > conf;
             } else {
                 cy_nms_params np = cy_nms_default_params();
                 np.conf = (float)conf;

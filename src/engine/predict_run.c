@@ -8,6 +8,7 @@
 #include "data/loader.h"
 #include "engine/checkpoint.h"
 #include "engine/run_dir.h"
+#include "engine/task_support.h"
 #include "io/atomic.h"
 #include "io/image.h"
 
@@ -112,6 +113,7 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
         st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, NULL, 1, &m, err)
                                                 : cy_model_create(&m, model_path, NULL, err);
     }
+    if (st == CY_OK) st = cy_require_detect_task(m, model_path, "used for prediction", err);
     if (st == CY_OK) {
         cy_model_summary s;
         cy_model_summarize(m, &s);

@@ -87,19 +87,22 @@ int cy_detect_anchors(const cy_model *m) {
     return a;
 }
 
+int cy_detect_extra(const cy_model *m) { return m->task == CY_TASK_SEGMENT ? m->nm : 0; }
+
 cy_status cy_detect_decode(const cy_model *m, int one2one, float *y, cy_error *err) {
     head_reader r;
     CY_TRY(reader_init(&r, m, one2one, err));
-    int n = m->graph.input.n, nc = m->nc, A = cy_detect_anchors(m);
+    int n = m->graph.input.n, nc = m->nc, A = cy_detect_anchors(m), ne = cy_detect_extra(m);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int b = 0; b < n; b++)
         for (int a = 0; a < A; a++) {
-            float *yb = y + (size_t)b * (4 + nc) * A;
+            float *yb = y + (size_t)b * (4 + nc + ne) * A;
             float o[4];
             decode_box(&r, b, a, o);
             for (int s = 0; s < 4; s++) yb[(size_t)s * A + a] = o[s];
             int l = level_of(&r, a), p = a - r.level_start[l];
             for (int c = 0; c < nc; c++) yb[(size_t)(4 + c) * A + a] = sigmoidf_(at(&r, r.hv->cls[l], b, c, p));
+            for (int c = 0; c < ne; c++) yb[(size_t)(4 + nc + c) * A + a] = at(&r, r.hv->mask[l], b, c, p);
         }
     return CY_OK;
 }
@@ -133,12 +136,14 @@ cy_status cy_detect_topk(const cy_model *m, int k, float *out, cy_error *err) {
             for (int c = 0; c < nc; c++) scores[j * nc + c] = sigmoidf_(at(&r, r.hv->cls[l], b, c, p));
         }
         cy_topk_indices(scores, k * nc, k, row);
-        float *ob = out + (size_t)b * k * 6;
+        const int ne = cy_detect_extra(m), w = 6 + ne;
+        float *ob = out + (size_t)b * k * w;
         for (int i = 0; i < k; i++) {
-            int a = anchor[row[i] / nc];
-            decode_box(&r, b, a, ob + i * 6);
-            ob[i * 6 + 4] = scores[row[i]];
-            ob[i * 6 + 5] = (float)(row[i] % nc);
+            int a = anchor[row[i] / nc], l = level_of(&r, a), p = a - r.level_start[l];
+            decode_box(&r, b, a, ob + i * w);
+            ob[i * w + 4] = scores[row[i]];
+            ob[i * w + 5] = (float)(row[i] % nc);
+            for (int c = 0; c < ne; c++) ob[i * w + 6 + c] = at(&r, r.hv->mask[l], b, c, p);
         }
     }
 done:

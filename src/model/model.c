@@ -152,8 +152,8 @@ cy_status cy_model_forward(cy_model *m, const float *input, int n, int h, int w,
     int A = cy_detect_anchors(m);
     if (!m->end2end) return cy_model_decoded(m, out, err);
     int max_det = pp && pp->max_det > 0 ? pp->max_det : 300;
-    int k = max_det < A ? max_det : A;
-    out->data = malloc((size_t)n * k * 6 * sizeof(float));
+    int k = max_det < A ? max_det : A, w6 = 6 + cy_detect_extra(m);
+    out->data = malloc((size_t)n * k * w6 * sizeof(float));
     if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     cy_status st = cy_detect_topk(m, k, out->data, err);
     if (st != CY_OK) {
@@ -163,7 +163,7 @@ cy_status cy_model_forward(cy_model *m, const float *input, int n, int h, int w,
     out->ndim = 3;
     out->shape[0] = n;
     out->shape[1] = k;
-    out->shape[2] = 6;
+    out->shape[2] = w6;
     return CY_OK;
 }
 
@@ -294,8 +294,8 @@ cy_status cy_model_semantic(cy_model *m, cy_array *out, cy_error *err) {
 cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err) {
     memset(out, 0, sizeof *out);
     if (!m->graph.planned) return cy_fail(err, CY_ERR_ARG, "no forward pass has run yet");
-    int n = m->graph.input.n, A = cy_detect_anchors(m);
-    out->data = malloc((size_t)n * (4 + m->nc) * A * sizeof(float));
+    int n = m->graph.input.n, A = cy_detect_anchors(m), rows = 4 + m->nc + cy_detect_extra(m);
+    out->data = malloc((size_t)n * rows * A * sizeof(float));
     if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
     cy_status st = cy_detect_decode(m, m->end2end, out->data, err);
     if (st != CY_OK) {
@@ -304,7 +304,7 @@ cy_status cy_model_decoded(cy_model *m, cy_array *out, cy_error *err) {
     }
     out->ndim = 3;
     out->shape[0] = n;
-    out->shape[1] = 4 + m->nc;
+    out->shape[1] = rows;
     out->shape[2] = A;
     return CY_OK;
 }

@@ -33,6 +33,7 @@ typedef struct {
     int shortcut, c3k, attn, groups;
     double e;
     int pool_k, pool_n;         /* SPPF */
+    int sppf_short_row;         /* SPPF written as [c2] or [c2, k] (YOLOv8/11 rows, not YOLO26's [c2, k, n, shortcut]) */
     int scale;                  /* Upsample */
     char args[192];             /* the argument list as Ultralytics prints it */
     int64_t params;

@@ -476,8 +476,12 @@ static sppf_d decl_sppf(builder *b, const char *p, const cy_layer *L) {
     sppf_d d;
     int c_ = L->c1 / 2;
     count_modules(b, 1); /* MaxPool2d */
+    /* cv1 has no activation in Ultralytics 8.4.37 (the detection reference);
+     * the PyPI release (the reference for segmentation) gives YOLOv8/11's
+     * short rows back the SiLU their published weights were trained with */
+    int act1 = L->sppf_short_row && b->m->task == CY_TASK_SEGMENT;
     snprintf(s, sizeof s, "%s.cv1", p);
-    d.cv1 = decl_conv(b, s, L->c1, c_, 1, 1, 1, 0);
+    d.cv1 = decl_conv(b, s, L->c1, c_, 1, 1, 1, act1);
     snprintf(s, sizeof s, "%s.cv2", p);
     d.cv2 = decl_conv(b, s, c_ * (L->pool_n + 1), L->c2, 1, 1, 1, 1);
     d.n = L->pool_n;

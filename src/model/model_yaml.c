@@ -334,6 +334,7 @@ static cy_status parse_layer(cy_model *m, const char *path, const cy_yaml *row, 
     case CY_MOD_SPPF: /* c1, c2, k=5, n=3, shortcut=False */
         bad |= get_int(a, na, 2, 5, &t1) | get_int(a, na, 3, 3, &t2) | get_int(a, na, 4, 0, &t3);
         L->pool_k = (int)t1; L->pool_n = (int)t2; L->shortcut = (int)t3;
+        L->sppf_short_row = na <= 3;
         break;
     case CY_MOD_C2PSA: /* c1, c2, n, e=0.5 */
         bad |= get_num(a, na, 3, 0.5, &e);
@@ -517,7 +518,7 @@ static cy_status parse_root(cy_model *m, const char *path, const char *given, cy
         }
     }
     if (m->detect_layer < 0) {
-        st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the model has no Detect or Segment head (cyolo trains detection and segmentation models)",
+        st = cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the model has no Detect or Segment head (cyolo builds detection and segmentation models)",
                      path);
         goto done;
     }
