@@ -326,6 +326,12 @@ static void check_train(const cy_split *s, const char *what) {
     CHECK(has_warning(w, "j.bmp: ignoring corrupt image/label", "could not convert string to float: 'abc'"),
           "%s: not a number", what);
     CHECK(!has_warning(w, "b.bmp", NULL) && !has_warning(w, "c.bmp", NULL), "%s: backgrounds are silent", what);
+    /* k.txt is polygons, the rest boxes: Ultralytics keeps the boxes only */
+    CHECK(has_warning(w, "train: Box and segment counts should be equal, but got len(segments) = 1, len(boxes) = 6. "
+                         "To resolve this only boxes will be used and all segments will be removed.", NULL),
+          "%s: mixed detect/segment split warned", what);
+    CHECK(s->polygons == 0, "%s: mixed split drops its polygons (%lld)", what, s->polygons);
+    for (int i = 0; i < s->n; i++) CHECK(s->rec[i].seg.n == 0, "%s: record %d keeps no polygon", what, i);
 
     const cy_det_record *a = find_rec(s, "a.bmp"), *b = find_rec(s, "b.bmp"), *c = find_rec(s, "c.bmp"),
                         *g = find_rec(s, "g.bmp"), *k = find_rec(s, "k.bmp"), *l = find_rec(s, "l.BMP");
@@ -495,6 +501,7 @@ static void test_parse(void) {
     cy_error err = {0};
     char why[512];
     float *rows;
+    cy_polygons seg;
     int n, dup, ex;
     struct {
         const char *text;
@@ -516,16 +523,174 @@ static void test_parse(void) {
     };
     for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
         write_text(P("parse/l.txt"), c[i].text);
-        cy_status st = cy_label_parse(P("parse/l.txt"), c[i].nc, 0, &ex, &rows, &n, &dup, why, sizeof why, &err);
+        cy_label_rules rules = {.nc = c[i].nc};
+        cy_status st = cy_label_parse(P("parse/l.txt"), &rules, &ex, &rows, &seg, &n, &dup, why, sizeof why, &err);
         if (c[i].ok)
             CHECK(st == CY_OK && n == c[i].n, "case %zu: st %d n %d (%s)", i, st, n, why);
         else
             CHECK(st == CY_ERR_FORMAT && c[i].why && strstr(why, c[i].why), "case %zu: st %d why '%s'", i, st, why);
         if (!c[i].ok && !c[i].why) CHECK(0, "case %zu", i);
         free(rows);
+        cy_polygons_free(&seg);
     }
-    cy_status st = cy_label_parse(P("parse/none.txt"), 1, 0, &ex, &rows, &n, &dup, why, sizeof why, &err);
+    cy_label_rules one = {.nc = 1};
+    cy_status st = cy_label_parse(P("parse/none.txt"), &one, &ex, &rows, &seg, &n, &dup, why, sizeof why, &err);
     CHECK(st == CY_OK && !ex && n == 0, "missing label file");
+}
+
+/* ---- segments: polygons kept, checked, cached --------------------------- */
+
+static cy_split *scan_seg(const char *split_dir, int nc, int segments, cy_error *err, cy_status *st) {
+    const char *paths[1] = {P("%s", split_dir)};
+    cy_scan_params sp = cy_scan_default_params();
+    sp.segments = segments;
+    sp.prefix = "train: ";
+    cy_split *s = NULL;
+    *st = cy_split_scan_paths(&s, paths, 1, nc, &sp, err);
+    return s;
+}
+
+/* Polygon i of r equals the n points pts (exact float32 of the text). */
+static int poly_is(const cy_det_record *r, int i, const float *pts, int n) {
+    if (!r || i >= r->seg.n || r->seg.start[i + 1] - r->seg.start[i] != n) return 0;
+    return !memcmp(r->seg.xy + 2 * r->seg.start[i], pts, (size_t)n * 2 * sizeof(float));
+}
+
+static void check_seg_split(const cy_split *s, const char *what) {
+    CHECK(s->n == 4 && s->instances == 2 + 3 + 2 && s->polygons == 7, "%s: %d records, %lld boxes, %lld polygons",
+          what, s->n, s->instances, s->polygons);
+    const cy_det_record *a = find_rec(s, "a.bmp"), *b = find_rec(s, "b.bmp"), *b2 = find_rec(s, "b2.bmp"),
+                        *c = find_rec(s, "c.bmp");
+    static const float a0[] = {0.1f, 0.2f, 0.5f, 0.2f, 0.3f, 0.6f};
+    static const float a1[] = {0.6f, 0.6f, 0.9f, 0.6f, 0.9f, 0.9f, 0.6f, 0.9f};
+    CHECK(a && a->n == 2 && a->seg.n == 2 && poly_is(a, 0, a0, 3) && poly_is(a, 1, a1, 4), "%s: a.bmp polygons", what);
+    CHECK(a && a->labels[5] == 1 && fabsf(a->labels[6] - 0.75f) < 1e-6f && fabsf(a->labels[8] - 0.3f) < 1e-6f,
+          "%s: a.bmp second box from its polygon", what);
+    /* one exact duplicate: the rest sorted by class and polygon bytes, each
+     * polygon with its row (Ultralytics 8.4.190's order, checked there) */
+    static const float p0[] = {0.2f, 0.2f, 0.3f, 0.2f, 0.3f, 0.3f};
+    static const float p1[] = {0.1f, 0.1f, 0.4f, 0.1f, 0.4f, 0.4f};
+    static const float p2[] = {0.1f, 0.1f, 0.4f, 0.4f, 0.4f, 0.1f};
+    CHECK(b && b->n == 3 && b->seg.n == 3 && b->labels[0] == 0 && b->labels[5] == 1 && b->labels[10] == 1 &&
+              poly_is(b, 0, p0, 3) && poly_is(b, 1, p1, 3) && poly_is(b, 2, p2, 3),
+          "%s: b.bmp deduplicated with its polygons", what);
+    CHECK(has_warning(&s->warnings, "b.bmp: 1 duplicate labels removed", NULL), "%s: b.bmp duplicate noted", what);
+    /* same class and box, other polygons: not duplicates, file order kept */
+    CHECK(b2 && b2->n == 2 && poly_is(b2, 0, p1, 3) && poly_is(b2, 1, p2, 3), "%s: b2.bmp kept in order", what);
+    CHECK(!has_warning(&s->warnings, "b2.bmp", NULL), "%s: b2.bmp silent", what);
+    CHECK(c && c->n == 0 && c->seg.n == 0, "%s: background", what);
+}
+
+static void test_segments(void) {
+    cy_error err = {0};
+    cy_status st;
+    write_bmp(P("sg/images/a.bmp"), 16, 12);
+    write_text(P("sg/labels/a.txt"), "0 0.1 0.2 0.5 0.2 0.3 0.6\n1 0.6 0.6 0.9 0.6 0.9 0.9 0.6 0.9\n");
+    write_bmp(P("sg/images/b.bmp"), 16, 12);
+    write_text(P("sg/labels/b.txt"), "1 0.1 0.1 0.4 0.1 0.4 0.4\n0 0.2 0.2 0.3 0.2 0.3 0.3\n"
+                                     "1 0.1 0.1 0.4 0.1 0.4 0.4\n1 0.1 0.1 0.4 0.4 0.4 0.1\n");
+    write_bmp(P("sg/images/b2.bmp"), 16, 12);
+    write_text(P("sg/labels/b2.txt"), "1 0.1 0.1 0.4 0.1 0.4 0.4\n1 0.1 0.1 0.4 0.4 0.4 0.1\n");
+    write_bmp(P("sg/images/c.bmp"), 16, 12);
+    write_text(P("sg/labels/c.txt"), "");
+    unlink(P("sg/labels.cyolo.cache"));
+    cy_split *s = scan_seg("sg/images", 2, 1, &err, &st);
+    CHECK(st == CY_OK, "segment scan: %s", err.msg);
+    if (!s) return;
+    CHECK(!s->from_cache, "first segment scan rescans");
+    check_seg_split(s, "segments");
+    cy_split_free(s);
+    s = scan_seg("sg/images", 2, 1, &err, &st);
+    CHECK(st == CY_OK && s && s->from_cache, "segment scan from the cache: %s", err.msg);
+    if (s) check_seg_split(s, "segments cached");
+    cy_split_free(s);
+    /* a detection scan keeps them too (every labelled file is polygons),
+     * under its own cache key */
+    s = scan_seg("sg/images", 2, 0, &err, &st);
+    CHECK(st == CY_OK && s && !s->from_cache, "detection scan of polygons: %s", err.msg);
+    if (s) check_seg_split(s, "detect");
+    cy_split_free(s);
+
+    /* a box-only label file in a segment split: the split is refused */
+    write_bmp(P("sg/images/d.bmp"), 16, 12);
+    write_text(P("sg/labels/d.txt"), "0 0.5 0.5 0.2 0.2\n1 0.3 0.3 0.1 0.1\n");
+    s = scan_seg("sg/images", 2, 1, &err, &st);
+    char want[1024];
+    snprintf(want, sizeof want,
+             "train: Segment dataset requires equal numbers of boxes and segments, but got len(segments) = 7, "
+             "len(boxes) = 9. Please supply a segment dataset, not a detect dataset (%s: 2 box rows and no polygons)",
+             P("sg/labels/d.txt"));
+    CHECK(st == CY_ERR_FORMAT && !s && !strcmp(err.msg, want), "detect file in a segment split: %s", err.msg);
+    /* the same split for detection: boxes only, with the warning */
+    s = scan_seg("sg/images", 2, 0, &err, &st);
+    CHECK(st == CY_OK && s && s->polygons == 0 && s->instances == 9 &&
+              has_warning(&s->warnings, "train: Box and segment counts should be equal, but got len(segments) = 7, "
+                                        "len(boxes) = 9.", NULL),
+          "detect split mixing boxes and polygons: %s", err.msg);
+    cy_split_free(s);
+    unlink(P("sg/labels/d.txt"));
+    unlink(P("sg/images/d.bmp"));
+
+    /* bad polygons in a segment split: the image is dropped, named */
+    write_bmp(P("sg/images/e.bmp"), 16, 12);
+    write_text(P("sg/labels/e.txt"), "0 0.1 0.1 0.2 0.1 0.2 0.2\n0 0.1 0.1 0.2 0.1 0.2 0.2 0.3\n");
+    s = scan_seg("sg/images", 2, 1, &err, &st);
+    snprintf(want, sizeof want, "train: %s: ignoring corrupt image/label: %s:2: a polygon needs x y pairs, got 7 coordinates",
+             P("sg/images/e.bmp"), P("sg/labels/e.txt"));
+    CHECK(st == CY_OK && s && s->n == 4 && s->corrupt == 1 && has_warning(&s->warnings, want, NULL),
+          "odd polygon dropped: %s", st == CY_OK && s->warnings.n ? s->warnings.v[0] : err.msg);
+    cy_split_free(s);
+    unlink(P("sg/labels/e.txt"));
+    unlink(P("sg/images/e.bmp"));
+}
+
+/* The segment rules on single label files, with their exact messages. */
+static void test_parse_segments(void) {
+    cy_error err = {0};
+    char why[512], want[768];
+    float *rows;
+    cy_polygons seg;
+    int n, dup, ex;
+    const char *lf = P("parse/s.txt");
+    struct {
+        const char *text;
+        int segments;  /* rules.segments */
+        const char *why; /* after "<file>:"; NULL: accepted */
+        int n, npts;
+    } c[] = {
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n0 0.1 0.1 0.2 0.1 0.2 0.2 0.3", 1, "2: a polygon needs x y pairs, got 7 coordinates", 0, 0},
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n0 0.1 0.1 0.2 0.1 0.2 0.2 0.3", 0, "2: a polygon needs x y pairs, got 7 coordinates", 0, 0},
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n1 0.5 0.5", 1, "2: a polygon needs at least 3 points, got 1", 0, 0},
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n1 0.5 0.5", 0, NULL, 2, 4}, /* detection keeps Ultralytics' leniency */
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n\n1 0.5 0.5 0.6 0.5", 1,
+         "3: labels mix segment and detection rows (this row has 5 columns, others are polygons)", 0, 0},
+        {"0 0.1 0.1 0.2 0.1 0.2 0.2\n1 0.5 0.5 0.6 0.5", 0, NULL, 2, 5},
+        {"0 0.5 0.5 1.2 0.5 0.5 0.9", 1,
+         "1: polygon point 2 (1.2, 0.5) is outside the image: coordinates must be in [0, 1] (1% tolerance)", 0, 0},
+        {"0 0.5 0.5 1.2 0.5 0.5 0.9", 0, NULL, 1, 3}, /* its box (cx 0.85, w 0.7) passes Ultralytics' check */
+        {"0 0.1 0.5 0.5 0.5 0.5 0.9\n0 -0.05 0.5 0.5 0.5 0.5 0.9", 1,
+         "2: polygon point 1 (-0.05, 0.5) is outside the image: coordinates must be in [0, 1] (1% tolerance)", 0, 0},
+        {"0 1.005 0.5 0.5 0.5 0.5 -0.009", 1, NULL, 1, 3},   /* inside the tolerance */
+        {"0 0.5 nan 0.5 0.5 0.5 0.9", 1,
+         "1: polygon point 1 (0.5, nan) is outside the image: coordinates must be in [0, 1] (1% tolerance)", 0, 0},
+        {"0 0.5 -0.5 1.5 -0.5 1.5 1.5", 0, "1: non-normalized or out of bounds coordinate 2 (column 5)", 0, 0},
+        {"0 0.5 0.5 0.2 0.2", 1, NULL, 1, 0}, /* a box file: no polygons; the split decides */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        write_text(lf, c[i].text);
+        cy_label_rules rules = {.nc = 2, .segments = c[i].segments};
+        cy_status st = cy_label_parse(lf, &rules, &ex, &rows, &seg, &n, &dup, why, sizeof why, &err);
+        if (c[i].why) {
+            snprintf(want, sizeof want, "%s:%s", lf, c[i].why);
+            CHECK(st == CY_ERR_FORMAT && !strcmp(why, want) && !rows && !seg.n, "seg case %zu: st %d why '%s'", i, st,
+                  why);
+        } else {
+            CHECK(st == CY_OK && n == c[i].n && (c[i].npts ? seg.n == n && seg.start[n] == c[i].npts : seg.n == 0),
+                  "seg case %zu: st %d n %d polygons %d (%s)", i, st, n, seg.n, why);
+        }
+        free(rows);
+        cy_polygons_free(&seg);
+    }
 }
 
 int main(void) {
@@ -540,6 +705,8 @@ int main(void) {
     test_yaml();
     test_labels_and_cache();
     test_jpeg();
+    test_parse_segments();
+    test_segments();
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (getenv("CYOLO_KEEP_TMP")) printf("kept %s\n", tmp);

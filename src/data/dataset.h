@@ -16,12 +16,22 @@
  *  - image files are matched by suffix (IMG_FORMATS, any case) and sorted;
  *    `fraction` keeps the first round(n * fraction) (ties to even).
  *  - label rows with more than 6 columns make the whole file polygons
- *    (segments), converted to their bounding boxes (segments2boxes); the
- *    polygons themselves are not kept (detection only).
+ *    (segments); each row keeps its polygon (float32 x, y pairs, as
+ *    written) and gets its bounding box (segments2boxes).
  *  - coordinates must be <= 1.01 and every value >= -0.01 (float32
  *    compares), class < nc (unless single_cls); duplicate rows are
  *    removed (the rows are then in sorted order, as np.unique leaves
- *    them); an empty file is a background image, a missing one too.
+ *    them; in a polygon file rows are duplicates when class and polygon
+ *    bytes repeat, sorted by those bytes, as 8.4.190 does); an empty file
+ *    is a background image, a missing one too.
+ *  - a segment dataset (cy_label_rules.segments) is stricter, as
+ *    Ultralytics 8.4.190 or beyond it: a polygon file may not mix in
+ *    5-column rows ("labels mix segment and detection rows"), a polygon
+ *    needs 3 points, and every point must lie in [-0.01, 1.01] (Ultralytics
+ *    checks only the polygon's box, cyolo each point); a split whose box
+ *    and polygon counts differ (some files boxes only) is an error, as in
+ *    YOLODataset.verify_labels. A detection split that mixes the two drops
+ *    every polygon with Ultralytics' warning.
  *  - a corrupt image or label file drops the image, with a message
  *    "<image>: ignoring corrupt image/label: <why>".
  * Differences: a JPEG without its end marker is not rewritten on disk
@@ -101,6 +111,27 @@ char *cy_label_cache_path(const char *first_label_file);
 
 /* ---- labels of one image ------------------------------------------- */
 
+/* The polygons of one label file, in one allocation: polygon i is the
+ * points start[i] .. start[i + 1] - 1 of xy. */
+typedef struct {
+    int n;        /* 0 (a file of box rows, or none) or one per label row */
+    int *start;   /* [n + 1]; NULL when n == 0; owns xy too */
+    float *xy;    /* [start[n]][2] normalised x, y */
+} cy_polygons;
+
+/* n polygons holding npoints points together; start[0] = 0, the rest is
+ * the caller's to fill. */
+cy_status cy_polygons_alloc(cy_polygons *p, int n, int npoints, cy_error *err);
+cy_status cy_polygons_copy(cy_polygons *dst, const cy_polygons *src, cy_error *err);
+void cy_polygons_free(cy_polygons *p);
+
+/* What a label file is checked against. */
+typedef struct {
+    int nc;          /* class count */
+    int single_cls;  /* skip the class check */
+    int segments;    /* a segment dataset: the stricter polygon rules above */
+} cy_label_rules;
+
 typedef enum {
     CY_LABEL_FOUND = 0,  /* a label file with at least one row */
     CY_LABEL_EMPTY,      /* a label file without rows: background */
@@ -115,25 +146,26 @@ typedef struct {
     int h, w;            /* image size after EXIF orientation */
     int n;               /* rows */
     float *labels;       /* [n][5] cls cx cy w h, malloc'd (NULL when n == 0) */
+    cy_polygons seg;     /* the rows' polygons (seg.n is 0 or n) */
     char *msg;           /* a warning or the corruption reason, or NULL */
 } cy_label_check;
 
-/* Parses and checks one label file (no image access). nc is the class
- * count, single_cls skips the class check. On CY_ERR_FORMAT the file is
- * corrupt and `why` says which line and what; other statuses are real
- * failures (memory). *ndup counts removed duplicate rows. A missing file
- * is *exists = 0 and CY_OK. */
-cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *exists,
-                         float **rows, int *n, int *ndup, char *why, size_t why_len,
-                         cy_error *err);
+/* Parses and checks one label file (no image access). On CY_ERR_FORMAT
+ * the file is corrupt and `why` says which line and what; other statuses
+ * are real failures (memory). *ndup counts removed duplicate rows. A
+ * missing file is *exists = 0 and CY_OK. *rows and *seg are the caller's
+ * (free and cy_polygons_free), also empty on failure. */
+cy_status cy_label_parse(const char *label_file, const cy_label_rules *rules, int *exists,
+                         float **rows, cy_polygons *seg, int *n, int *ndup, char *why,
+                         size_t why_len, cy_error *err);
 
 /* The image checks (readable header, both sides >= 10 px, JPEG end
  * marker) and cy_label_parse together. `prefix` starts the message. Only
  * memory failures return an error; everything about the files lands in
- * `out`. Free out->labels and out->msg with cy_label_check_clear. */
-cy_status cy_verify_image_label(const char *im_file, const char *label_file, int nc,
-                                int single_cls, const char *prefix, cy_label_check *out,
-                                cy_error *err);
+ * `out`. Free with cy_label_check_clear. */
+cy_status cy_verify_image_label(const char *im_file, const char *label_file,
+                                const cy_label_rules *rules, const char *prefix,
+                                cy_label_check *out, cy_error *err);
 void cy_label_check_clear(cy_label_check *c);
 
 /* ---- one split, checked --------------------------------------------- */
@@ -143,6 +175,7 @@ typedef struct {
     int h, w;            /* original image size */
     int n;               /* boxes */
     float *labels;       /* [n][5] cls cx cy w h, normalised; NULL when n == 0 */
+    cy_polygons seg;     /* one polygon per box, or none (seg.n == 0) */
 } cy_det_record;
 
 typedef struct {
@@ -151,6 +184,7 @@ typedef struct {
     int total;           /* images listed, after fraction */
     int found, missing, empty, corrupt; /* as Ultralytics' nf, nm, ne, nc */
     long long instances; /* boxes over all records */
+    long long polygons;  /* polygons over all records */
     int from_cache;      /* 1: the records came from a valid cache, nothing rescanned */
     int scanned;         /* images verified by this call (0 when from_cache) */
     char *cache_path;
@@ -165,12 +199,15 @@ typedef struct {
     int cache;           /* 1: read and write the label cache */
     int threads;         /* image checks in parallel; <= 0: OpenMP's default */
     const char *prefix;  /* starts every message, e.g. "train: " */
+    int segments;        /* 1: task=segment: polygons required (cy_label_rules.segments) */
 } cy_scan_params;
 
 cy_scan_params cy_scan_default_params(void);
 
 /* Lists, checks (or reads from a valid cache) and returns the images of a
- * split. Errors: no images, no valid images (naming the first reason). */
+ * split. Errors: no images, no valid images (naming the first reason),
+ * and with p->segments a split whose box and polygon counts differ
+ * (naming a label file without polygons). */
 cy_status cy_split_scan_paths(cy_split **out, const char *const *paths, int npaths, int nc,
                               const cy_scan_params *p, cy_error *err);
 /* The same for a split of a loaded dataset ("train", "val" or "test"). */

@@ -17,9 +17,9 @@ int cy_path_is_dir(const char *p);
 int cy_path_is_file(const char *p);
 
 /* The hash the cache is keyed by: every image and label path with its
- * size and mtime (or absence), nc and single_cls. */
+ * size and mtime (or absence), nc, single_cls and the segment rules. */
 uint64_t cy_label_cache_key(const cy_strlist *im_files, const cy_strlist *label_files, int nc,
-                            int single_cls);
+                            int single_cls, int segments);
 /* Fills s (records, counts, warnings) from a cache file whose key matches.
  * Returns 0 on a hit; anything else (missing, stale, corrupt) is -1 and
  * leaves s as it was. */

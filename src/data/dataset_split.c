@@ -17,6 +17,7 @@ void cy_split_free(cy_split *s) {
     for (int i = 0; i < s->n; i++) {
         free(s->rec[i].im_file);
         free(s->rec[i].labels);
+        cy_polygons_free(&s->rec[i].seg);
     }
     free(s->rec);
     free(s->cache_path);
@@ -43,10 +44,11 @@ static cy_status verify_all(cy_split *s, const cy_strlist *im, const cy_strlist 
     if (threads > n) threads = n;
     if (threads < 1) threads = 1;
     int failed = -1;
+    const cy_label_rules rules = {.nc = nc, .single_cls = p->single_cls, .segments = p->segments};
 #pragma omp parallel for schedule(dynamic, 4) num_threads(threads)
     for (int i = 0; i < n; i++) {
         cy_error e = {0};
-        sts[i] = cy_verify_image_label(im->v[i], lb->v[i], nc, p->single_cls, p->prefix, &res[i], &e);
+        sts[i] = cy_verify_image_label(im->v[i], lb->v[i], &rules, p->prefix, &res[i], &e);
         if (sts[i] != CY_OK) {
 #pragma omp critical(cy_dataset_fail)
             if (failed < 0 || i < failed) {
@@ -78,6 +80,8 @@ static cy_status verify_all(cy_split *s, const cy_strlist *im, const cy_strlist 
             r->n = c->n;
             r->labels = c->labels;
             c->labels = NULL;
+            r->seg = c->seg;
+            memset(&c->seg, 0, sizeof c->seg);
             s->n++;
         }
     }
@@ -86,6 +90,35 @@ static cy_status verify_all(cy_split *s, const cy_strlist *im, const cy_strlist 
     free(sts);
     s->scanned = n;
     return st;
+}
+
+/* YOLODataset.verify_labels: a segment split needs a polygon for every
+ * box; a detection split that mixes box files and polygon files uses the
+ * boxes only and drops every polygon. */
+static cy_status check_box_polygon_counts(cy_split *s, const cy_scan_params *p, cy_error *err) {
+    if (s->polygons == s->instances) return CY_OK;
+    if (p->segments) {
+        const cy_det_record *r = NULL;
+        for (int i = 0; i < s->n && !r; i++)
+            if (s->rec[i].n && !s->rec[i].seg.n) r = &s->rec[i];
+        char *lf = r ? cy_img2label_path(r->im_file) : NULL;
+        cy_status st = cy_fail(err, CY_ERR_FORMAT,
+                               "%sSegment dataset requires equal numbers of boxes and segments, but got "
+                               "len(segments) = %lld, len(boxes) = %lld. Please supply a segment dataset, "
+                               "not a detect dataset (%s: %d box rows and no polygons)",
+                               p->prefix, s->polygons, s->instances, lf ? lf : "?", r ? r->n : 0);
+        free(lf);
+        return st;
+    }
+    for (int i = 0; i < s->n; i++) cy_polygons_free(&s->rec[i].seg);
+    CY_TRY(cy_strlist_pushf(&s->warnings, err,
+                            "%sBox and segment counts should be equal, but got len(segments) = %lld, "
+                            "len(boxes) = %lld. To resolve this only boxes will be used and all segments "
+                            "will be removed. To avoid this please supply either a detect or segment "
+                            "dataset, not a detect-segment mixed dataset.",
+                            p->prefix, s->polygons, s->instances));
+    s->polygons = 0;
+    return CY_OK;
 }
 
 cy_status cy_split_scan_paths(cy_split **out, const char *const *paths, int npaths, int nc,
@@ -119,7 +152,7 @@ cy_status cy_split_scan_paths(cy_split **out, const char *const *paths, int npat
         st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
     if (st == CY_OK) {
         s->total = im.n;
-        uint64_t key = cy_label_cache_key(&im, &lb, nc, p.single_cls);
+        uint64_t key = cy_label_cache_key(&im, &lb, nc, p.single_cls, p.segments);
         if (p.cache && cy_label_cache_read(s->cache_path, key, s) == 0) {
             s->from_cache = 1;
         } else {
@@ -153,9 +186,13 @@ cy_status cy_split_scan_paths(cy_split **out, const char *const *paths, int npat
         for (int i = 0; i < s->n; i++) {
             cy_det_record *r = &s->rec[i];
             s->instances += r->n;
+            s->polygons += r->seg.n;
             if (p.single_cls)
                 for (int j = 0; j < r->n; j++) r->labels[5 * j] = 0;
         }
+        st = check_box_polygon_counts(s, &p, err);
+    }
+    if (st == CY_OK) {
         if (s->instances == 0)
             st = cy_strlist_pushf(&s->warnings, err,
                                   "%sLabels are missing or empty in %s, training may not work correctly.",

@@ -6,10 +6,12 @@
  *   u64 payload bytes, u64 FNV-1a of the payload, then the payload:
  *   i32 total found missing empty corrupt
  *   u32 warnings, each u32 length + bytes
- *   u32 records, each u32 length + path bytes, i32 h w n, f32 [n][5]
+ *   u32 records, each u32 length + path bytes, i32 h w n, f32 [n][5],
+ *     i32 polygons p (0 or n), then when p > 0 i32 start[p + 1] and
+ *     f32 [start[p]][2] points
  *
- * The key hashes every image and label path with its size and mtime, nc
- * and single_cls; a cache with another key, version, size or checksum is
+ * Version 2 added the polygons. The key hashes every image and label path
+ * with its size and mtime, nc, single_cls and the segment rules; a cache with another key, version, size or checksum is
  * ignored and rebuilt. Written atomically (io/atomic.h: temporary file,
  * fsync, rename). */
 #include <stdio.h>
@@ -20,7 +22,7 @@
 #include "io/atomic.h"
 
 #define CACHE_MAGIC "CYLABELS"
-#define CACHE_VERSION 1u
+#define CACHE_VERSION 2u
 #define CACHE_BOM 0x01020304u
 #define CACHE_HEADER 40
 #define CACHE_MAX ((size_t)4 << 30)
@@ -47,9 +49,10 @@ static uint64_t hash_file(uint64_t h, const char *path) {
     return fnv(h, v, sizeof v);
 }
 
-uint64_t cy_label_cache_key(const cy_strlist *im, const cy_strlist *lb, int nc, int single_cls) {
+uint64_t cy_label_cache_key(const cy_strlist *im, const cy_strlist *lb, int nc, int single_cls,
+                            int segments) {
     uint64_t h = fnv(FNV0, CACHE_MAGIC, 8);
-    int32_t head[4] = {(int32_t)CACHE_VERSION, nc, single_cls, im->n};
+    int32_t head[5] = {(int32_t)CACHE_VERSION, nc, single_cls, im->n, segments};
     h = fnv(h, head, sizeof head);
     for (int i = 0; i < im->n; i++) {
         h = hash_file(h, im->v[i]);
@@ -104,6 +107,11 @@ cy_status cy_label_cache_write(const char *path, uint64_t key, const cy_split *s
         put_i32(&b, r->w);
         put_i32(&b, r->n);
         if (r->n) put(&b, r->labels, (size_t)r->n * 5 * sizeof(float));
+        put_i32(&b, r->seg.n);
+        if (r->seg.n) {
+            put(&b, r->seg.start, ((size_t)r->seg.n + 1) * sizeof(int32_t));
+            put(&b, r->seg.xy, (size_t)r->seg.start[r->seg.n] * 2 * sizeof(float));
+        }
     }
     if (b.oom) {
         free(b.p);
@@ -167,6 +175,30 @@ static char *get_str(rd *r) {
     return s;
 }
 
+/* A record's polygons; anything inconsistent (a count other than 0 or n,
+ * offsets that do not rise from 0, sizes past the end) is -1. */
+static int get_polygons(rd *r, cy_det_record *q) {
+    int32_t np;
+    get(r, &np, 4);
+    if (r->bad || (np != 0 && np != q->n)) return -1;
+    if (!np) return 0;
+    if ((size_t)np + 1 > (r->n - r->at) / 4) return -1;
+    int32_t *start = malloc(((size_t)np + 1) * sizeof *start);
+    if (!start) return -1;
+    get(r, start, ((size_t)np + 1) * sizeof *start);
+    int ok = !r->bad && start[0] == 0;
+    for (int i = 0; ok && i < np; i++) ok = start[i + 1] > start[i];
+    ok = ok && (size_t)start[np] <= (r->n - r->at) / 8;
+    if (ok && cy_polygons_alloc(&q->seg, np, start[np], NULL) != CY_OK) ok = 0;
+    if (ok) {
+        memcpy(q->seg.start, start, ((size_t)np + 1) * sizeof *start);
+        get(r, q->seg.xy, (size_t)start[np] * 8);
+        ok = !r->bad;
+    }
+    free(start);
+    return ok ? 0 : -1;
+}
+
 int cy_label_cache_read(const char *path, uint64_t key, cy_split *s) {
     char *data;
     size_t len;
@@ -223,6 +255,11 @@ int cy_label_cache_read(const char *path, uint64_t key, cy_split *s) {
             }
             get(&r, q->labels, (size_t)q->n * 20);
         }
+        if (get_polygons(&r, q) != 0) {
+            r.bad = 1;
+            done++;
+            break;
+        }
     }
     if (!r.bad && r.at != r.n) r.bad = 1;
     free(data);
@@ -230,6 +267,7 @@ int cy_label_cache_read(const char *path, uint64_t key, cy_split *s) {
         for (uint32_t i = 0; i < done; i++) {
             free(rec[i].im_file);
             free(rec[i].labels);
+            cy_polygons_free(&rec[i].seg);
         }
         free(rec);
         cy_strlist_free(&warn);

@@ -1,6 +1,6 @@
 /* One image and its YOLO label file, checked as Ultralytics'
- * verify_image_label does (detection: rows of cls cx cy w h, or polygons
- * turned into their boxes). The text is split as Python's
+ * verify_image_label does (rows of cls cx cy w h, or polygons kept with
+ * their boxes). The text is split as Python's
  * str.strip().splitlines() and str.split() do (ASCII whitespace). */
 #define _GNU_SOURCE /* asprintf */
 #include <errno.h>
@@ -51,49 +51,97 @@ static int cmp_row(const float *a, const float *b) {
     return 0;
 }
 
-/* Stable merge sort of row indices. */
-static void sort_idx(int *idx, int *tmp, int n, const float *lb) {
+/* A polygon row as the bytes Ultralytics compares: the class float32 then
+ * the points' float32s, little-endian, as Python compares bytes. */
+static int cmp_poly(const float *lb, const cy_polygons *seg, int a, int b) {
+    int c = memcmp(&lb[5 * a], &lb[5 * b], sizeof(float));
+    if (c) return c;
+    size_t na = (size_t)(seg->start[a + 1] - seg->start[a]) * 2 * sizeof(float);
+    size_t nb = (size_t)(seg->start[b + 1] - seg->start[b]) * 2 * sizeof(float);
+    c = memcmp(seg->xy + 2 * seg->start[a], seg->xy + 2 * seg->start[b], na < nb ? na : nb);
+    if (c) return c;
+    return na < nb ? -1 : na > nb ? 1 : 0;
+}
+
+static int cmp_idx(const float *lb, const cy_polygons *seg, int a, int b) {
+    return seg ? cmp_poly(lb, seg, a, b) : cmp_row(lb + 5 * a, lb + 5 * b);
+}
+
+/* Stable merge sort of row indices, by box (seg NULL) or by polygon bytes. */
+static void sort_idx(int *idx, int *tmp, int n, const float *lb, const cy_polygons *seg) {
     if (n < 2) return;
     int h = n / 2;
-    sort_idx(idx, tmp, h, lb);
-    sort_idx(idx + h, tmp, n - h, lb);
+    sort_idx(idx, tmp, h, lb, seg);
+    sort_idx(idx + h, tmp, n - h, lb, seg);
     int i = 0, j = h, k = 0;
     while (i < h && j < n)
-        tmp[k++] = cmp_row(lb + 5 * idx[j], lb + 5 * idx[i]) < 0 ? idx[j++] : idx[i++];
+        tmp[k++] = cmp_idx(lb, seg, idx[j], idx[i]) < 0 ? idx[j++] : idx[i++];
     while (i < h) tmp[k++] = idx[i++];
     while (j < n) tmp[k++] = idx[j++];
     memcpy(idx, tmp, (size_t)n * sizeof *idx);
 }
 
-/* np.unique(lb, axis=0, return_index=True): when rows repeat, the first of
- * each kept, in sorted order. Returns the number removed, -1 on ENOMEM. */
-static int dedupe(float *lb, int n) {
-    int *idx = malloc((size_t)n * 2 * sizeof *idx);
+/* np.unique(..., return_index=True): the first row of each distinct value,
+ * in sorted order, into keep; returns how many. */
+static int unique_rows(int *keep, int *tmp, int n, const float *lb, const cy_polygons *seg) {
+    for (int i = 0; i < n; i++) keep[i] = i;
+    sort_idx(keep, tmp, n, lb, seg);
+    int k = 0;
+    for (int i = 0; i < n; i++) {
+        if (k > 0 && cmp_idx(lb, seg, keep[i], keep[k - 1]) == 0) continue;
+        keep[k++] = keep[i];
+    }
+    return k;
+}
+
+/* verify_image_label's duplicate removal: rows whose box repeats, and in a
+ * polygon file only those whose class and polygon repeat too ("distinct
+ * polygons can share a class and box"); when any go, the rest are in the
+ * sorted order np.unique leaves. Returns the number removed, -1 on ENOMEM. */
+static int dedupe(float *lb, cy_polygons *seg, int n) {
+    int *keep = malloc((size_t)n * 2 * sizeof *keep);
     float *out = malloc((size_t)n * 5 * sizeof *out);
-    if (!idx || !out) {
-        free(idx);
+    if (!keep || !out) {
+        free(keep);
         free(out);
         return -1;
     }
-    for (int i = 0; i < n; i++) idx[i] = i;
-    sort_idx(idx, idx + n, n, lb);
-    int k = 0;
-    for (int i = 0; i < n; i++) {
-        if (i > 0 && cmp_row(lb + 5 * idx[i], lb + 5 * idx[i - 1]) == 0) continue;
-        memcpy(out + 5 * k, lb + 5 * idx[i], 5 * sizeof *out);
-        k++;
+    int k = unique_rows(keep, keep + n, n, lb, NULL);
+    if (k < n && seg->n) k = unique_rows(keep, keep + n, n, lb, seg);
+    int removed = n - k;
+    if (k < n) {
+        for (int i = 0; i < k; i++) memcpy(out + 5 * i, lb + 5 * keep[i], 5 * sizeof *out);
+        memcpy(lb, out, (size_t)k * 5 * sizeof *out);
+        if (seg->n) {
+            int np = 0;
+            for (int i = 0; i < k; i++) np += seg->start[keep[i] + 1] - seg->start[keep[i]];
+            cy_polygons ns;
+            if (cy_polygons_alloc(&ns, k, np, NULL) != CY_OK) {
+                removed = -1;
+            } else {
+                for (int i = 0, at = 0; i < k; i++) {
+                    int a = seg->start[keep[i]], m = seg->start[keep[i] + 1] - a;
+                    memcpy(ns.xy + 2 * at, seg->xy + 2 * a, (size_t)m * 2 * sizeof(float));
+                    ns.start[i] = at;
+                    at += m;
+                }
+                cy_polygons_free(seg);
+                *seg = ns;
+            }
+        }
     }
-    if (k < n) memcpy(lb, out, (size_t)k * 5 * sizeof *out);
-    free(idx);
+    free(keep);
     free(out);
-    return n - k;
+    return removed;
 }
 
 #define BAD(...) (snprintf(why, why_len, __VA_ARGS__), st = CY_ERR_FORMAT)
 
-cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *exists,
-                         float **rows_out, int *n_out, int *ndup, char *why, size_t why_len,
-                         cy_error *err) {
+cy_status cy_label_parse(const char *label_file, const cy_label_rules *rules, int *exists,
+                         float **rows_out, cy_polygons *seg_out, int *n_out, int *ndup, char *why,
+                         size_t why_len, cy_error *err) {
+    const int nc = rules->nc, single_cls = rules->single_cls, need_seg = rules->segments;
+    memset(seg_out, 0, sizeof *seg_out);
     *rows_out = NULL;
     *n_out = 0;
     *ndup = 0;
@@ -174,12 +222,28 @@ cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *ex
     for (int i = 0; st == CY_OK && i < nrows; i++)
         if (rows[i].ntok > 6) segments = 1;
 
+    cy_polygons seg = {0};
+    if (st == CY_OK && segments && need_seg)
+        for (int i = 0; i < nrows; i++)
+            if (rows[i].ntok == 5) {
+                BAD("%s:%d: labels mix segment and detection rows (this row has 5 columns, "
+                    "others are polygons)", label_file, rows[i].line);
+                break;
+            }
+    if (st == CY_OK && segments) {
+        int npts = 0;
+        for (int i = 0; i < nrows; i++)
+            if (rows[i].ntok > 1) npts += (rows[i].ntok - 1) / 2;
+        st = cy_polygons_alloc(&seg, nrows, npts, err);
+    }
     if (st == CY_OK && segments) {
         /* segments2boxes: each row is cls x1 y1 x2 y2 ...; its box is the
          * min/max of the points, as xywh (float32 arithmetic). */
+        int at = 0;
         for (int i = 0; st == CY_OK && i < nrows; i++) {
             row *r = &rows[i];
             float v;
+            seg.start[i] = at;
             if (r->ntok == 0) { BAD("%s:%d: empty polygon row", label_file, r->line); break; }
             if (parse_float(TOK(r, 0), &lb[5 * i])) {
                 BAD("%s:%d: could not convert string to float: '%s'", label_file, r->line, TOK(r, 0));
@@ -190,18 +254,25 @@ cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *ex
                 BAD("%s:%d: a polygon needs x y pairs, got %d coordinates", label_file, r->line, nc2);
                 break;
             }
+            if (need_seg && nc2 < 6) {
+                BAD("%s:%d: a polygon needs at least 3 points, got %d", label_file, r->line, nc2 / 2);
+                break;
+            }
             float x0 = INFINITY, y0 = INFINITY, x1 = -INFINITY, y1 = -INFINITY;
             int nanseen = 0;
+            float *xy = seg.xy + 2 * at;
             for (int k = 1; k < r->ntok; k++) {
                 if (parse_float(TOK(r, k), &v)) {
                     BAD("%s:%d: could not convert string to float: '%s'", label_file, r->line, TOK(r, k));
                     break;
                 }
+                xy[k - 1] = v;
                 if (isnan(v)) nanseen = 1;
                 if (k % 2) { if (v < x0) x0 = v; if (v > x1) x1 = v; }
                 else { if (v < y0) y0 = v; if (v > y1) y1 = v; }
             }
             if (st != CY_OK) break;
+            at += nc2 / 2;
             if (nanseen) x0 = y0 = x1 = y1 = NAN;  /* numpy's min/max propagate NaN */
             float *o = lb + 5 * i;
             o[1] = (x0 + x1) / 2;
@@ -209,7 +280,21 @@ cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *ex
             o[3] = x1 - x0;
             o[4] = y1 - y0;
         }
-    } else if (st == CY_OK) {
+    }
+    /* Ultralytics checks a polygon's box only, so a polygon may reach far
+     * outside the image while its box centre stays inside; a segment
+     * dataset checks every point with the same 1% tolerance. */
+    for (int i = 0; st == CY_OK && need_seg && i < seg.n; i++)
+        for (int k = seg.start[i]; k < seg.start[i + 1]; k++) {
+            float x = seg.xy[2 * k], y = seg.xy[2 * k + 1];
+            if (!(x <= 1.01f && x >= -0.01f && y <= 1.01f && y >= -0.01f)) {
+                BAD("%s:%d: polygon point %d (%g, %g) is outside the image: coordinates must be "
+                    "in [0, 1] (1%% tolerance)", label_file, rows[i].line, k - seg.start[i] + 1,
+                    (double)x, (double)y);
+                break;
+            }
+        }
+    if (st == CY_OK && !segments) {
         for (int i = 0; i < nrows; i++)
             if (rows[i].ntok != 5) {
                 BAD("%s:%d: labels require 5 columns, %d columns detected", label_file, rows[i].line,
@@ -251,7 +336,7 @@ cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *ex
                 label_file, rows[imax].line, isfinite(mx) ? trunc((double)mx) : (double)mx, nc, nc - 1);
     }
     if (st == CY_OK && nrows > 0) {
-        int d = dedupe(lb, nrows);
+        int d = dedupe(lb, &seg, nrows);
         if (d < 0) st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
         else {
             *ndup = d;
@@ -263,14 +348,17 @@ cy_status cy_label_parse(const char *label_file, int nc, int single_cls, int *ex
     free(text);
     if (st != CY_OK) {
         free(lb);
+        cy_polygons_free(&seg);
         return st;
     }
     *rows_out = lb;
+    *seg_out = seg;
     *n_out = nrows;
     return CY_OK;
 }
 
 void cy_label_check_clear(cy_label_check *c) {
+    cy_polygons_free(&c->seg);
     free(c->labels);
     free(c->msg);
     c->labels = NULL;
@@ -319,9 +407,9 @@ static cy_status set_msg(cy_label_check *out, cy_error *err, const char *fmt, ..
     return CY_OK;
 }
 
-cy_status cy_verify_image_label(const char *im_file, const char *label_file, int nc,
-                                int single_cls, const char *prefix, cy_label_check *out,
-                                cy_error *err) {
+cy_status cy_verify_image_label(const char *im_file, const char *label_file,
+                                const cy_label_rules *rules, const char *prefix,
+                                cy_label_check *out, cy_error *err) {
     memset(out, 0, sizeof *out);
     if (!prefix) prefix = "";
     out->state = CY_LABEL_CORRUPT;
@@ -351,8 +439,9 @@ cy_status cy_verify_image_label(const char *im_file, const char *label_file, int
     char why[768];
     int exists, ndup;
     float *rows;
+    cy_polygons seg;
     int n;
-    cy_status st = cy_label_parse(label_file, nc, single_cls, &exists, &rows, &n, &ndup, why,
+    cy_status st = cy_label_parse(label_file, rules, &exists, &rows, &seg, &n, &ndup, why,
                                   sizeof why, err);
     out->label_found = exists;
     if (st == CY_ERR_FORMAT) {
@@ -362,6 +451,7 @@ cy_status cy_verify_image_label(const char *im_file, const char *label_file, int
     }
     if (st != CY_OK) return st;
     out->labels = rows;
+    out->seg = seg;
     out->n = n;
     out->state = !exists ? CY_LABEL_MISSING : n == 0 ? CY_LABEL_EMPTY : CY_LABEL_FOUND;
     if (ndup) CY_TRY(set_msg(out, err, "%s%s: %d duplicate labels removed", prefix, im_file, ndup));
