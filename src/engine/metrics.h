@@ -43,6 +43,14 @@ void cy_box_iou_f32(const float *a, int na, const float *b, int nb, float *out);
 cy_status cy_match_predictions(const int *pred_cls, int npred, const int *gt_cls, int ngt,
                                const float *iou, uint8_t *correct, cy_error *err);
 
+/* BaseValidator.match_predictions of Ultralytics 8.4.190 (use_scipy=False):
+ * predictions in the given order (the validator's: confidence descending),
+ * each takes, per threshold, the unclaimed same-class gt of highest IoU
+ * (the lowest gt index among equals) and is a TP when that IoU >= t; a TP
+ * claims its gt at that threshold. Same arguments as cy_match_predictions. */
+cy_status cy_match_predictions_greedy(const int *pred_cls, int npred, const int *gt_cls, int ngt,
+                                      const float *iou, uint8_t *correct, cy_error *err);
+
 /* compute_ap for one recall/precision curve of n points (n may be 0):
  * sentinels mrec = [0, recall, recall[-1] (1 when n = 0), 1],
  * mpre = [1, precision, 0, 0], precision envelope, np.interp at
@@ -106,9 +114,16 @@ float cy_confusion_conf(float args_conf);
 
 typedef struct cy_det_stats cy_det_stats;
 
+/* Which match_predictions the TP table follows. */
+typedef enum {
+    CY_MATCH_UNIQUE = 0, /* 8.4.37: IoU-sorted pairs, np.unique per prediction then per gt */
+    CY_MATCH_GREEDY = 1, /* 8.4.190: greedy in prediction order */
+} cy_match_rule;
+
 typedef struct {
     float cm_conf; /* 0.25 */
     float cm_iou;  /* 0.45 */
+    cy_match_rule match; /* CY_MATCH_UNIQUE */
 } cy_det_stats_params;
 
 /* params may be NULL (defaults). */
@@ -119,11 +134,69 @@ cy_status cy_det_stats_create(cy_det_stats **out, int nc, const cy_det_stats_par
  * TP table and the confusion matrix. */
 cy_status cy_det_stats_add(cy_det_stats *s, const float *dets, int ndet, const float *gt_boxes,
                            const int *gt_cls, int ngt, cy_error *err);
+/* One image whose TP table [ndet * CY_NIOU] is already known (another IoU
+ * than boxes', e.g. masks): appends it with conf, pred_cls [ndet] and the
+ * labels' classes; the confusion matrix is left alone. */
+cy_status cy_det_stats_add_tp(cy_det_stats *s, const uint8_t *tp, const float *conf, const int *pred_cls,
+                              int ndet, const int *gt_cls, int ngt, cy_error *err);
 cy_status cy_det_stats_compute(const cy_det_stats *s, cy_det_metrics *out, cy_error *err);
 /* [(nc + 1) * (nc + 1)] counts so far (owned by s). */
 const int64_t *cy_det_stats_confusion(const cy_det_stats *s);
 /* Forgets everything accumulated (the confusion matrix too). */
 void cy_det_stats_reset(cy_det_stats *s);
 void cy_det_stats_free(cy_det_stats *s);
+
+/* ---- instance segmentation (SegmentationValidator, SegmentMetrics 8.4.190) */
+
+/* mask_iou(gt, pred) of binary masks [n, npix] (uint8 0/1): out[i * nb + j] =
+ * inter / (area_i + area_j - inter + 1e-7) in float32. Counts are exact
+ * integers, as torch's float32 sums are for masks under 2^24 pixels. */
+cy_status cy_mask_iou_f32(const uint8_t *a, int na, const uint8_t *b, int nb, int64_t npix, float *out,
+                          cy_error *err);
+
+/* SegmentationValidator._prepare_batch's gt masks, out [nl, oh, ow] (0/1).
+ * overlap = 1: masks is one image's index mask [ih, iw] (pixel value k + 1 is
+ * instance k); overlap = 0: masks holds the image's nl instance masks
+ * [nl, ih, iw]. When (ih, iw) != (oh, ow) and nl > 0 they are resized
+ * bilinearly (float32, as F.interpolate) and kept where > 0.5. (oh, ow) is
+ * imgsz / 4 for process_mask, imgsz for process_mask_native. */
+cy_status cy_seg_gt_masks(const float *masks, int overlap, int nl, int ih, int iw, int oh, int ow,
+                          uint8_t *out, cy_error *err);
+
+/* SegmentationValidator._process_batch's tp_m: correct [npred * CY_NIOU]
+ * from the mask IoU of pred masks [npred, npix] against gt masks [ngt, npix]
+ * (the same resolution), matched by `rule`. */
+cy_status cy_seg_correct(const uint8_t *pred_masks, const int *pred_cls, int npred, const uint8_t *gt_masks,
+                         const int *gt_cls, int ngt, int64_t npix, cy_match_rule rule, uint8_t *correct,
+                         cy_error *err);
+
+/* SegmentMetrics.keys, then "fitness": results_dict's order. */
+#define CY_SEG_NKEYS 8
+extern const char *const cy_seg_metric_keys[CY_SEG_NKEYS + 1];
+
+typedef struct {
+    cy_det_metrics box, mask;
+    double fitness; /* mask.fitness + box.fitness (mAP50-95(M) + mAP50-95(B)) */
+} cy_seg_metrics;
+
+/* mean_results then fitness, in cy_seg_metric_keys' order: P, R, mAP50,
+ * mAP50-95 of (B), the same of (M), fitness. */
+void cy_seg_metrics_results(const cy_seg_metrics *m, double out[CY_SEG_NKEYS + 1]);
+void cy_seg_metrics_free(cy_seg_metrics *m);
+
+typedef struct cy_seg_stats cy_seg_stats;
+
+/* params may be NULL (8.4.190's greedy matching and the detection defaults). */
+cy_status cy_seg_stats_create(cy_seg_stats **out, int nc, const cy_det_stats_params *params, cy_error *err);
+/* One image: dets [ndet * 6] as cy_det_stats_add, pred_masks [ndet, h, w]
+ * and gt_masks [ngt, h, w] binary at one resolution (cy_process_mask and
+ * cy_seg_gt_masks). */
+cy_status cy_seg_stats_add(cy_seg_stats *s, const float *dets, const uint8_t *pred_masks, int ndet,
+                           const float *gt_boxes, const int *gt_cls, const uint8_t *gt_masks, int ngt, int h,
+                           int w, cy_error *err);
+cy_status cy_seg_stats_compute(const cy_seg_stats *s, cy_seg_metrics *out, cy_error *err);
+/* The box stats (its confusion matrix is the validator's). */
+const cy_det_stats *cy_seg_stats_box(const cy_seg_stats *s);
+void cy_seg_stats_free(cy_seg_stats *s);
 
 #endif

@@ -174,3 +174,32 @@ done:
     free(keep), free(boxes), free(iou), free(pairs), free(det_gt), free(gt_det);
     return st;
 }
+
+cy_status cy_match_predictions_greedy(const int *pred_cls, int npred, const int *gt_cls, int ngt,
+                                      const float *iou, uint8_t *correct, cy_error *err) {
+    if (npred < 0 || ngt < 0) return cy_fail(err, CY_ERR_ARG, "match_predictions: negative count");
+    if (!npred) return CY_OK;
+    memset(correct, 0, (size_t)npred * CY_NIOU);
+    if (!ngt) return CY_OK;
+    uint8_t *claimed = calloc((size_t)ngt * CY_NIOU, 1); /* [gt, threshold] */
+    if (!claimed) return cy_fail(err, CY_ERR_MEMORY, "match_predictions: out of memory");
+    for (int d = 0; d < npred; d++) {
+        for (int t = 0; t < CY_NIOU; t++) {
+            /* argmax over gts of np.where(matched, 0, iou * same_class):
+             * the first of equal maxima */
+            int best = 0;
+            float bv = -INFINITY;
+            for (int g = 0; g < ngt; g++) {
+                float v = claimed[(size_t)g * CY_NIOU + t] || gt_cls[g] != pred_cls[d] ? 0.0f
+                                                                                      : iou[(size_t)g * npred + d];
+                if (v > bv) bv = v, best = g;
+            }
+            if (bv >= cy_iouv[t]) {
+                correct[(size_t)d * CY_NIOU + t] = 1;
+                claimed[(size_t)best * CY_NIOU + t] = 1;
+            }
+        }
+    }
+    free(claimed);
+    return CY_OK;
+}
