@@ -106,7 +106,8 @@ static void cell_range(float lo, float hi, float s, int n, int *i0, int *i1) {
 
 cy_status cy_det_assign_run(cy_det_loss_ws *ws, cy_det_slot *s, const cy_det_grid *g, int B,
                             int nc, const cy_targets *t, const cy_det_loss_hyp *hyp,
-                            const double *dist, const float *scores, cy_error *err) {
+                            const double *dist, const float *scores, const cy_mask_overlap *mo,
+                            cy_error *err) {
     const int A = cy_det_grid_anchors(g);
     const int nmax = t->n_max;
     const float stride0 = g->stride[0], stride_val = g->nl > 1 ? g->stride[1] : g->stride[0];
@@ -152,6 +153,8 @@ cy_status cy_det_assign_run(cy_det_loss_ws *ws, cy_det_slot *s, const cy_det_gri
         }
         if (n == 0) continue;
         memset(inb, 0, (size_t)n * A);
+        if (mo && cy_mask_cache_reset(ws, A))
+            return cy_fail(err, CY_ERR_MEMORY, "loss: out of memory (mask-aware assigner)");
 
         /* 1-2: candidates, metrics, top-k per gt */
         int nsel = 0;
@@ -171,7 +174,8 @@ cy_status cy_det_assign_run(cy_det_loss_ws *ws, cy_det_slot *s, const cy_det_gri
             const float *scl = sc + (size_t)(int)q[0] * A;
             uint8_t *in = inb + (size_t)j * A;
             double *o = ov + (size_t)j * A, *mt = met + (size_t)j * A;
-            int np = 0, nz = 0;
+            int np = 0, nz = 0, ncand = 0;
+            int *cand = ws->owner; /* free until stage 3 */
             for (int l = 0; l < g->nl; l++) {
                 const float st = g->stride[l];
                 int r0, r1, c0, c1;
@@ -201,11 +205,17 @@ cy_status cy_det_assign_run(cy_det_loss_ws *ws, cy_det_slot *s, const cy_det_gri
                         }
                         o[a] = iou;
                         mt[a] = sp * ip;
-                        if (mt[a] > 0) ws->pairs[np++] = (cy_det_pair){mt[a], a};
-                        else ws->zlist[nz++] = a;
+                        cand[ncand++] = a;
                     }
             }
-            /* zlist is ascending: levels, rows and columns are walked in anchor order */
+            /* candidates in anchor order (levels, rows, columns), so zlist is ascending */
+            if (mo && cy_mask_refine_overlaps(ws, mo, hyp, b, j, cand, ncand, scl, db, o, mt))
+                return cy_fail(err, CY_ERR_MEMORY, "loss: out of memory (mask-aware assigner)");
+            for (int i = 0; i < ncand; i++) {
+                const int a = cand[i];
+                if (mt[a] > 0) ws->pairs[np++] = (cy_det_pair){mt[a], a};
+                else ws->zlist[nz++] = a;
+            }
             int nkeep;
             uint8_t *zkeep = (uint8_t *)ws->cnt;   /* free until stage 3 */
             topk_sparse(ws->pairs, np, ws->zlist, nz, k1, A, &nkeep, zkeep, ws->first);

@@ -197,6 +197,16 @@ void cy_det_loss_ws_free(cy_det_loss_ws *ws) {
     free(ws->touched);
     free(ws->pam);
     free(ws->part);
+    free(ws->pm_slot);
+    free(ws->pm_pool);
+    free(ws->pm_area);
+    free(ws->pm_logit);
+    free(ws->dense);
+    free(ws->seg_gt);
+    free(ws->seg_gt_p);
+    free(ws->seg_proto_t);
+    free(ws->seg_gproto_t);
+    free(ws->seg_gl);
     free(ws);
 }
 
@@ -291,6 +301,13 @@ cy_status cy_det_assign_targets(cy_det_loss_ws *ws, int slot, const cy_det_grid 
                                 int nc, const cy_targets *t, const cy_det_loss_hyp *hyp,
                                 const float *boxes, const float *scores, cy_det_assign *out,
                                 cy_error *err) {
+    return cy_det_assign_targets_mask(ws, slot, g, B, nc, t, hyp, boxes, scores, NULL, out, err);
+}
+
+cy_status cy_det_assign_targets_mask(cy_det_loss_ws *ws, int slot, const cy_det_grid *g, int B,
+                                     int nc, const cy_targets *t, const cy_det_loss_hyp *hyp,
+                                     const float *boxes, const float *scores, const cy_mask_overlap *mo,
+                                     cy_det_assign *out, cy_error *err) {
     int A;
     CY_TRY(check_common(ws, g, B, nc, hyp, &A, err));
     if (slot < 0 || slot > 1) return cy_fail(err, CY_ERR_ARG, "loss: slot %d is not 0 or 1", slot);
@@ -317,7 +334,7 @@ cy_status cy_det_assign_targets(cy_det_loss_ws *ws, int slot, const cy_det_grid 
     if (cy_det_grow((void **)&ws->gt, &ws->cap_gt, ngt, sizeof(float)))
         return cy_fail(err, CY_ERR_MEMORY, "loss: out of memory");
     CY_TRY(cy_targets_xyxy_px(t, img_h, img_w, ws->gt, err));
-    CY_TRY(cy_det_assign_run(ws, s, g, B, nc, t, hyp, ws->dist, scores, err));
+    CY_TRY(cy_det_assign_run(ws, s, g, B, nc, t, hyp, ws->dist, scores, mo, err));
     s->valid = 1;
     if (out)
         *out = (cy_det_assign){.batch = B, .anchors = A, .fg = s->fg, .label = s->label,

@@ -56,6 +56,24 @@ struct cy_det_loss_ws {
     size_t cap_n;
     double *part;            /* per-image partial sums [B] */
     size_t cap_part;
+    /* segmentation: predicted masks decoded by the mask-aware assigner for
+     * the current image (slot per anchor, -1 none), and the loss's buffers */
+    int *pm_slot;
+    size_t cap_pm_slot;
+    uint8_t *pm_pool;
+    size_t cap_pm_pool, pm_used;
+    int *pm_area;
+    size_t cap_pm_area;
+    float *pm_logit;
+    size_t cap_pm_logit;
+    double *dense;
+    size_t cap_dense;
+    uint8_t *seg_gt, *seg_gt_p; /* gt masks at the target and prototype sizes */
+    size_t cap_seg_gt, cap_seg_gt_p;
+    float *seg_proto_t, *seg_gproto_t; /* prototypes resized to the target masks, and their gradient */
+    size_t cap_seg_proto_t, cap_seg_gproto_t;
+    float *seg_gl;           /* [mask pixels] d loss / d logit of one instance */
+    size_t cap_seg_gl;
 };
 
 /* Test hook: with on = 1 the loss of slot `slot` reuses the CIoU alphas of
@@ -66,11 +84,45 @@ void cy_det_loss_freeze_alpha(cy_det_loss_ws *ws, int slot, int on);
 /* Grows *p to n elements of size elem (contents kept); 0 on success. */
 int cy_det_grow(void **p, size_t *cap, size_t n, size_t elem);
 
+/* What SegTaskAlignedAssigner (YOLO26-seg) adds to the assignment: each
+ * candidate's overlap becomes (CIoU + mask IoU) / 2, the mask IoU taken for
+ * each gt's topk3 = 3 * topk best box-metric candidates only (0 for the
+ * rest), between the gt mask and the predicted mask (coefficients x
+ * prototypes > 0, cropped to the predicted box scaled by mask_scale). */
+typedef struct {
+    int nm, ph, pw;
+    const float *proto;      /* [B][nm][ph][pw] */
+    const float *coef;       /* [B][nm][A] */
+    float mask_scale;        /* prototype pixels per input pixel */
+    const uint8_t *gt;       /* [B][n_max][ph * pw] 0/1 gt masks at prototype size */
+    int n_max;               /* the targets' n_max */
+    int topk3;
+} cy_mask_overlap;
+
 /* TaskAlignedAssigner.forward for the whole batch into slot s. dist is the
  * decoded prediction [B][A][4] (grid units), scores the logits [B][nc][A];
- * ws->anc/astr/gt must be filled (gt as cy_targets_xyxy_px). */
+ * ws->anc/astr/gt must be filled (gt as cy_targets_xyxy_px). mo: NULL for
+ * detection, else the mask-aware overlaps of SegTaskAlignedAssigner. */
 cy_status cy_det_assign_run(cy_det_loss_ws *ws, cy_det_slot *s, const cy_det_grid *g, int batch,
                             int nc, const cy_targets *t, const cy_det_loss_hyp *hyp,
-                            const double *dist, const float *scores, cy_error *err);
+                            const double *dist, const float *scores, const cy_mask_overlap *mo,
+                            cy_error *err);
+
+/* cy_det_assign_targets with the mask-aware overlaps (mo may be NULL). */
+cy_status cy_det_assign_targets_mask(cy_det_loss_ws *ws, int slot, const cy_det_grid *g, int batch,
+                                     int nc, const cy_targets *t, const cy_det_loss_hyp *hyp,
+                                     const float *boxes, const float *scores, const cy_mask_overlap *mo,
+                                     cy_det_assign *out, cy_error *err);
+
+/* assigner_mask.c: for gt j of image b, replaces the overlaps ov[a] and
+ * metrics met[a] of its candidates cand[0..ncand) (ascending anchors) by the
+ * mask-aware ones; pred_px[a] is the predicted box in input pixels.
+ * Returns 0, or -1 when out of memory. */
+int cy_mask_refine_overlaps(cy_det_loss_ws *ws, const cy_mask_overlap *mo, const cy_det_loss_hyp *hyp, int b,
+                            int j, const int *cand, int ncand, const float *scores_l, const double *dist_b,
+                            double *ov, double *met);
+/* Forgets the predicted masks decoded for the previous image; -1 when out
+ * of memory. */
+int cy_mask_cache_reset(cy_det_loss_ws *ws, int anchors);
 
 #endif

@@ -211,6 +211,9 @@ void cy_model_value_nchw(const cy_model *m, int value, float *dst);
 cy_status cy_model_backward(cy_model *m, cy_error *err);
 /* Allocates (first call) or clears m->grads. */
 cy_status cy_model_zero_grad(cy_model *m, cy_error *err);
+/* Adds src, an NCHW gradient of graph value v (Proto's output, the semantic
+ * logits), to that value's gradient. */
+cy_status cy_model_seed_value_grad(cy_model *m, int v, const float *src, cy_error *err);
 /* Adds src, a head gradient in the [n, C, A] layout of cy_model_raw_head, to
  * the gradient of that head output. */
 cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int part, const float *src, cy_error *err);

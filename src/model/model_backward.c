@@ -38,6 +38,25 @@ void cy_model_clear_value_grads(cy_model *m) {
         if (g->grad[v]) memset(g->grad[v], 0, cy_shape_numel(g->values[v].s) * sizeof(float));
 }
 
+cy_status cy_model_seed_value_grad(cy_model *m, int v, const float *src, cy_error *err) {
+    cy_graph *g = &m->graph;
+    if (!g->training || !g->planned) return cy_fail(err, CY_ERR_ARG, "no training forward has run");
+    if (v <= 0 || v >= g->nvalues) return cy_fail(err, CY_ERR_ARG, "internal: no graph value %d", v);
+    float *d = value_grad(m, v, err);
+    if (!d) return cy_fail(err, CY_ERR_MEMORY, "out of memory for gradients");
+    const cy_shape s = g->values[v].s;
+    const size_t n = cy_shape_numel(s), HW = (size_t)s.h * s.w;
+    if (m->backend->layout != CY_LAYOUT_NHWC) {
+        for (size_t i = 0; i < n; i++) d[i] += src[i];
+        return CY_OK;
+    }
+    for (int b = 0; b < s.n; b++)
+        for (int c = 0; c < s.c; c++)
+            for (size_t p = 0; p < HW; p++)
+                d[((size_t)b * HW + p) * s.c + c] += src[((size_t)b * s.c + c) * HW + p];
+    return CY_OK;
+}
+
 cy_status cy_model_seed_head_grad(cy_model *m, int one2one, int part, const float *src, cy_error *err) {
     cy_graph *g = &m->graph;
     if (!g->training || !g->planned) return cy_fail(err, CY_ERR_ARG, "no training forward has run");
