@@ -40,7 +40,8 @@ expect nonzero "is a checkpoint: it brings its own weights" -- \
 expect 0 "0 detections" -- "$CYOLO" predict model=$F/ul_11_tiny.pt imgsz=64
 
 # errors
-expect nonzero "module model.5 is ultralytics.nn.modules.head.Segment" -- "$CYOLO" info model=$F/ul_seg_tiny.pt
+expect 0 "ultralytics.nn.modules.head.Segment26" -- "$CYOLO" info model=$F/ul_seg26_tiny.pt
+expect 0 "tiny-YOLOv8n-seg summary: 70 layers" -- "$CYOLO" info model=$F/ul_segv8_noact.pt
 expect nonzero "has shape [8, 3, 3, 3] in the checkpoint, the model built from its YAML expects [16, 3, 3, 3]" -- \
     "$CYOLO" info model=$F/ul_badshape.pt
 printf 'not a zip' >"$T/junk.pt"

@@ -199,7 +199,8 @@ int main(void) {
     /* a teacher that is not a detector (an Ultralytics segmentation checkpoint) */
     cy_args *sg = base(proj, "yolo26n.yaml", "seg");
     set(sg, "distill_model", "tests/fixtures/pt/ul_seg_tiny.pt");
-    CHECK(run(sg, &err) != CY_OK && strstr(err.msg, "ul_seg_tiny.pt") && strstr(err.msg, "Segment"),
+    CHECK(run(sg, &err) != CY_OK && strstr(err.msg, "ul_seg_tiny.pt") &&
+              strstr(err.msg, "the teacher is a segment model and the student") && strstr(err.msg, "a detect model"),
           "segmentation teacher: '%s'", err.msg);
     cy_args_free(sg);
 

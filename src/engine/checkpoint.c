@@ -233,12 +233,27 @@ static cy_status load_state_exact(cy_model *m, const cy_pt_value *sd, const char
     return CY_OK;
 }
 
+/* An Ultralytics module tree's SPPF activations win over the YAML rule:
+ * they are what its weights were trained with. */
+static cy_status apply_pickled_acts(const char *path, const cy_ckpt_model *c, cy_model *m, cy_error *err) {
+    for (int i = 0; i < c->nsppf; i++)
+        if (cy_model_set_sppf_act(m, c->sppf_layer[i], c->sppf_silu[i], err) != CY_OK)
+            return cy_fail(err, CY_ERR_FORMAT, "%s: module model.%d is an SPPF but its YAML row is not", path,
+                           c->sppf_layer[i]);
+    return CY_OK;
+}
+
 /* The model a checkpoint's YAML describes (nc: the checkpoint's, else p's). */
 static cy_status create_from(const char *path, const cy_ckpt_model *c, const cy_model_params *p, int nc,
                              cy_model **out, cy_error *err) {
     cy_model_params mp = p ? *p : cy_model_default_params();
     if (nc > 0) mp.nc = nc;
     CY_TRY(cy_model_create_from_text(out, path, c->name, c->yaml_text, c->scale, &mp, err));
+    if (apply_pickled_acts(path, c, *out, err) != CY_OK) {
+        cy_model_free(*out);
+        *out = NULL;
+        return CY_ERR_FORMAT;
+    }
     /* Ultralytics stores the strides it measured: they must be the graph's */
     for (int l = 0; l < c->nstride; l++)
         if (c->nstride != (*out)->nl || !(c->stride[l] == (double)(*out)->stride[l])) {
@@ -272,6 +287,10 @@ cy_status cy_checkpoint_create_model(const char *path, const cy_model_params *p,
     cy_model_params mp = p ? *p : cy_model_default_params();
     if (mp.nc <= 0) mp.nc = c.nc;
     cy_status st = cy_model_create_from_text(out, path, c.name, c.yaml_text, c.scale, &mp, err);
+    if (st == CY_OK && (st = apply_pickled_acts(path, &c, *out, err)) != CY_OK) {
+        cy_model_free(*out);
+        *out = NULL;
+    }
     cy_ckpt_model_close(&c);
     return st;
 }

@@ -1,5 +1,6 @@
 /* Finds the model inside a checkpoint: cyolo's plain-data layout, or an
- * Ultralytics checkpoint whose `ema`/`model` is a pickled DetectionModel.
+ * Ultralytics checkpoint whose `ema`/`model` is a pickled DetectionModel or
+ * SegmentationModel.
  * For the latter the module tree is checked against what cyolo can build
  * before anything else, so an unsupported task or module is named rather
  * than failing later as a shape mismatch. */
@@ -17,12 +18,13 @@ static const char *const torch_modules[] = {
     "torch.nn.modules.conv.Conv2d",          "torch.nn.modules.batchnorm.BatchNorm2d",
     "torch.nn.modules.activation.SiLU",      "torch.nn.modules.linear.Identity",
     "torch.nn.modules.pooling.MaxPool2d",    "torch.nn.modules.upsampling.Upsample",
+    "torch.nn.modules.conv.ConvTranspose2d",
 };
 /* Ultralytics building blocks, by class name: older releases kept them in
  * ultralytics.nn.modules itself, newer ones in its conv/block/head files. */
 static const char *const ultralytics_modules[] = {
     "Conv", "DWConv", "Concat", "Bottleneck", "C2f", "C3", "C3k", "C3k2", "SPPF", "C2PSA", "PSABlock", "Attention",
-    "DFL",  "Detect",
+    "DFL",  "Detect", "Segment", "Segment26", "Proto", "Proto26",
 };
 /* Ultralytics model classes and their tasks, for the message. */
 static const char *const model_tasks[][2] = {
@@ -31,6 +33,7 @@ static const char *const model_tasks[][2] = {
     {"WorldModel", "YOLO-World detect"}, {"YOLOEModel", "YOLOE detect"}, {"YOLOESegModel", "YOLOE segment"},
 };
 static const char *const DETECTION_MODEL = "ultralytics.nn.tasks.DetectionModel";
+static const char *const SEGMENTATION_MODEL = "ultralytics.nn.tasks.SegmentationModel";
 
 static const char *last_part(const char *cls) {
     const char *d = strrchr(cls, '.');
@@ -55,11 +58,22 @@ static const char *task_of(const char *model_cls) {
 typedef struct {
     const char *path;
     const char *model_cls;
+    cy_ckpt_model *out;
+    int sppf;                 /* layer index of the SPPF being walked, -1 */
 } check_ctx;
 
 static cy_status check_module(const char *mpath, const cy_pt_value *m, void *vctx, cy_error *err) {
     check_ctx *c = vctx;
     const char *cls = cy_pt_object_class(m);
+    int layer, end = 0;
+    if (sscanf(mpath, "model.%d%n", &layer, &end) == 1 && !mpath[end])
+        c->sppf = !strcmp(last_part(cls), "SPPF") ? layer : -1;
+    char want[48];
+    snprintf(want, sizeof want, "model.%d.cv1.act", c->sppf);
+    if (c->sppf >= 0 && !strcmp(mpath, want) && c->out->nsppf < 8) {
+        c->out->sppf_layer[c->out->nsppf] = c->sppf;
+        c->out->sppf_silu[c->out->nsppf++] = !strcmp(last_part(cls), "SiLU");
+    }
     if (!*mpath || supported_module(cls)) return CY_OK;
     const char *task = task_of(c->model_cls);
     char in[160] = "";
@@ -110,7 +124,7 @@ static const char *other_task(const cy_pt_value *root, const cy_pt_value *model)
 static cy_status open_ultralytics(const char *path, const cy_pt_value *model, cy_ckpt_model *c, cy_error *err) {
     c->ultralytics = 1;
     const char *cls = cy_pt_object_class(model);
-    check_ctx cc = {path, cls};
+    check_ctx cc = {path, cls, c, -1};
     cy_status s = cy_pt_module_walk(model, check_module, &cc, err);
     if (s == CY_ERR_FORMAT) {
         char m[sizeof err->msg];
@@ -118,16 +132,18 @@ static cy_status open_ultralytics(const char *path, const cy_pt_value *model, cy
         return cy_fail(err, CY_ERR_FORMAT, "%s: %s", path, m);
     }
     CY_TRY(s);
-    if (strcmp(cls, DETECTION_MODEL)) {
+    const int seg = !strcmp(cls, SEGMENTATION_MODEL);
+    if (strcmp(cls, DETECTION_MODEL) && !seg) {
         const char *task = task_of(cls);
         return cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the checkpoint holds a %s%s%s%s, which cyolo does not support yet "
-                       "(detection models only)",
+                       "(detection and segmentation models only)",
                        path, cls, task ? " (task '" : "", task ? task : "", task ? "')" : "");
     }
     const char *task = other_task(c->root, model);
-    if (task)
-        return cy_fail(err, CY_ERR_UNSUPPORTED, "%s: the checkpoint was trained for task '%s'; cyolo supports 'detect'",
-                       path, task);
+    if (task && !(seg && !strcmp(task, "segment")))
+        return cy_fail(err, CY_ERR_UNSUPPORTED,
+                       "%s: the checkpoint holds a %s trained for task '%s'; cyolo supports 'detect' and 'segment'",
+                       path, last_part(cls), task);
     const cy_pt_value *y = cy_pt_object_attr(model, "yaml");
     char what[600];
     snprintf(what, sizeof what, "%s: the model's yaml", path);

@@ -20,6 +20,10 @@ typedef struct {
     const cy_pt_value *names; /* class id -> name dict, or NULL */
     int nstride;
     double stride[8];         /* Ultralytics: model.stride (0 entries when absent) */
+    /* Ultralytics: each SPPF's cv1 activation as pickled (releases differ
+     * on it for YOLOv8/11 rows; the weights were trained with that one) */
+    int nsppf;
+    int sppf_layer[8], sppf_silu[8];
 } cy_ckpt_model;
 
 /* Reads path and finds its model: with use_ema the EMA weights when there

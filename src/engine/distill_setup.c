@@ -126,7 +126,13 @@ cy_status cy_distill_setup_create(const cy_distill_setup *s, const cy_model *stu
             return cy_fail(err, st, "distill_model: %s", msg);
         }
     }
-    cy_status st = match_channels(path, &teacher, student->channels, &mp, log, err);
+    cy_status st = CY_OK;
+    if (teacher->task != student->task)
+        st = cy_fail(err, CY_ERR_ARG,
+                     "distill_model=%s: the teacher is a %s model and the student (%s) a %s model: distillation needs a "
+                     "teacher of the student's task",
+                     path, cy_task_name(teacher->task), student->name, cy_task_name(student->task));
+    if (st == CY_OK) st = match_channels(path, &teacher, student->channels, &mp, log, err);
     if (st == CY_OK && s->nc > 0 && teacher->nc != s->nc)
         st = cy_fail(err, CY_ERR_ARG,
                      "distill_model=%s: the teacher predicts %d classes, the dataset has %d: distillation needs a "

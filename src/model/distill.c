@@ -63,6 +63,9 @@ cy_status cy_distill_create(cy_distill **out, const cy_model *student, cy_model 
     if (!(dis >= 0) || !isfinite(dis)) return cy_fail(err, CY_ERR_ARG, "dis=%g must be a number >= 0", dis);
     if (student->detect_layer < 0 || teacher->detect_layer < 0)
         return cy_fail(err, CY_ERR_ARG, "distillation needs a Detect head in both teacher and student");
+    if (student->task != teacher->task)
+        return cy_fail(err, CY_ERR_ARG, "distillation needs a teacher of the student's task: a %s teacher for a %s student",
+                       cy_task_name(teacher->task), cy_task_name(student->task));
     CY_TRY(check_family(student, teacher, err));
     if (student->backend->layout != teacher->backend->layout || strcmp(student->backend->name, teacher->backend->name))
         return cy_fail(err, CY_ERR_ARG, "teacher and student must run on the same backend (%s vs %s)",

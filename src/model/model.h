@@ -34,6 +34,7 @@ typedef struct {
     double e;
     int pool_k, pool_n;         /* SPPF */
     int sppf_short_row;         /* SPPF written as [c2] or [c2, k] (YOLOv8/11 rows, not YOLO26's [c2, k, n, shortcut]) */
+    int sppf_cv1_act;           /* 0: by the rule in decl_sppf; 1: none; 2: SiLU (what a checkpoint's pickled module has) */
     int scale;                  /* Upsample */
     char args[192];             /* the argument list as Ultralytics prints it */
     int64_t params;
@@ -233,5 +234,9 @@ cy_status cy_model_set_hooks(cy_model *m, const int *layers, int n, cy_error *er
 double cy_model_gflops(const cy_model *m, int imgsz);
 
 int cy_model_find_entry(const cy_model *m, const char *name);
+/* Gives the SPPF at `layer` the cv1 activation a checkpoint's module tree
+ * holds (silu 1: SiLU, 0: none), whatever the YAML rule says; the graph is
+ * rebuilt on the next forward. */
+cy_status cy_model_set_sppf_act(cy_model *m, int layer, int silu, cy_error *err);
 
 #endif
