@@ -50,6 +50,19 @@ def loaded_blas():
     return sorted({os.path.realpath(p) for p in libs if any(k in os.path.basename(p).lower() for k in keys)})
 
 
+def add_rect_masks(torch, b, batch, imgsz, boxes):
+    """Segment models: each box's rectangle as its mask, overlap form at imgsz / 4 (what cyolo's benchmark uses)."""
+    mh = mw = imgsz // 4
+    masks = torch.zeros(batch, mh, mw, dtype=torch.uint8)
+    for r, (bi, box) in enumerate(zip(b["batch_idx"].long().tolist(), b["bboxes"].tolist())):
+        x, y, w, h = box
+        masks[bi, int((y - h / 2) * mh):int((y + h / 2) * mh), int((x - w / 2) * mw):int((x + w / 2) * mw)] = r % boxes + 1
+    b["masks"] = masks
+    cls = b["cls"].view(batch, boxes)
+    b["sem_masks"] = torch.stack([torch.where(m > 0, c[(m.long() - 1).clamp(min=0)], 0) for m, c in zip(masks, cls)]).float()
+    return b
+
+
 def synthetic_batch(torch, batch, imgsz, boxes, nc, seed):
     g = torch.Generator().manual_seed(seed)
     n = batch * boxes
@@ -86,12 +99,13 @@ def main():
         import ultralytics
         from ultralytics.cfg import get_cfg
         from ultralytics.engine.trainer import BaseTrainer
-        from ultralytics.nn.tasks import DetectionModel
+        from ultralytics.nn.tasks import DetectionModel, SegmentationModel
         from ultralytics.utils import LOGGER
         from ultralytics.utils.torch_utils import ModelEMA
 
     torch.manual_seed(args.seed)
-    model = DetectionModel(args.model, nc=80, verbose=False)
+    seg = "-seg" in args.model
+    model = (SegmentationModel if seg else DetectionModel)(args.model, nc=80, verbose=False)
     cfg = get_cfg()  # default.yaml: lr0, momentum, weight_decay, nbs, box/cls/dfl, epochs
     model.args = cfg
     model.train()
@@ -107,6 +121,8 @@ def main():
     )
     ema = None if args.no_ema else ModelEMA(model)
     batch = synthetic_batch(torch, args.batch, args.imgsz, args.boxes, 80, args.seed)
+    if seg:
+        batch = add_rect_masks(torch, batch, args.batch, args.imgsz, args.boxes)
 
     def step():
         t0 = time.perf_counter()

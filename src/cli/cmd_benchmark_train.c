@@ -1,6 +1,8 @@
 /* `cyolo benchmark mode=train`: the time of one training step (train forward,
  * loss, backward, clip, optimizer step, EMA) on the built-in image with
- * synthetic targets (5 boxes per image), after warm-up; one JSON line. */
+ * synthetic targets (5 boxes per image; segment models also get each box's
+ * rectangle as its mask, overlap form at imgsz / 4), after warm-up; one
+ * JSON line. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +40,11 @@ int cmd_benchmark_train(cli_args *a) {
     double *t = malloc(runs * sizeof *t);
     cy_train_ctx ctx = {.clip = 10.0, .e2e = cy_e2e_weights_at(0, 100)};
     cy_targets tg = {0};
-    if (!x || !rows || !t) {
+    const int mh = (int)imgsz / 4, mw = (int)imgsz / 4;
+    uint8_t *mk = s.task == CY_TASK_SEGMENT ? calloc((size_t)batch * mh * mw, 1) : NULL;
+    cy_seg_masks masks = {.overlap = 1, .h = mh, .w = mw, .masks = mk};
+    if (mk) ctx.masks = &masks;
+    if (!x || !rows || !t || (s.task == CY_TASK_SEGMENT && !mk)) {
         fprintf(stderr, "error: out of memory\n");
         rc = 1;
         goto done;
@@ -48,6 +54,9 @@ int cmd_benchmark_train(cli_args *a) {
             float *q = rows + 6 * r;
             q[0] = (float)b, q[1] = (float)((b * 5 + k) % s.nc);
             q[2] = 0.2f + 0.12f * k, q[3] = 0.3f + 0.1f * k, q[4] = 0.1f + 0.05f * k, q[5] = 0.15f + 0.04f * k;
+            for (int y = (int)((q[3] - q[5] / 2) * mh); mk && y < (int)((q[3] + q[5] / 2) * mh); y++)
+                for (int xx = (int)((q[2] - q[4] / 2) * mw); xx < (int)((q[2] + q[4] / 2) * mw); xx++)
+                    if (y >= 0 && y < mh && xx >= 0 && xx < mw) mk[((size_t)b * mh + y) * mw + xx] = (uint8_t)(k + 1);
         }
     if (cy_targets_from_rows(&tg, rows, batch * 5, (int)batch, s.nc, &err) != CY_OK ||
         cy_det_loss_ws_create(&ctx.ws, &err) != CY_OK || cy_optim_create_for_model(&ctx.opt, m, &op, &err) != CY_OK ||
@@ -80,6 +89,7 @@ done:
     cy_ema_free(ctx.ema);
     free(x);
     free(rows);
+    free(mk);
     free(t);
     cy_model_free(m);
     return rc;

@@ -15,7 +15,7 @@ cy_status cy_train_step(cy_model *m, cy_train_ctx *ctx, const float *x, int n, i
         CY_TRY(cy_distill_forward(ctx->distill, m, x, n, h, w, 1, &dout, err));
         ctx->dis_loss = dout.dis_loss;
     }
-    CY_TRY(cy_model_loss(m, ctx->ws, t, ctx->e2e, 1, out, err));
+    CY_TRY(cy_model_loss_masks(m, ctx->ws, t, ctx->masks, ctx->e2e, 1, out, err));
     if (!ctx->opt) return CY_OK; /* gradients only: every call starts from zero */
     int acc = ctx->accumulate > 0 ? ctx->accumulate : 1;
     if (++ctx->pending < acc) return CY_OK;

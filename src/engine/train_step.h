@@ -20,6 +20,7 @@ typedef struct {
     cy_distill *distill;    /* knowledge distillation (NULL: none): teacher + projectors */
     cy_optim *distill_opt;  /* the projectors' optimizer (same groups' hyperparameters) */
     double dis_loss;        /* set by cy_train_step: the batch's logged dis_loss (per sample) */
+    const cy_seg_masks *masks; /* segment models: this batch's gt masks (set per batch); NULL otherwise */
 } cy_train_ctx;
 
 /* Runs one batch: images x [n, 3, h, w] with targets t; out receives the
