@@ -14,13 +14,21 @@ static const char *kind_name(cy_module_kind k) {
     return (unsigned)k < sizeof names / sizeof *names ? names[k] : "?";
 }
 
-/* "yolo26" for yolo26s, else the YAML path (custom models) */
+/* "yolo26" for yolo26s, "yolo26-seg" for yolo26s-seg (the scale letter after
+ * the version digits dropped), else the YAML path (custom models) */
 static void family_label(const cy_model *m, char *out, size_t cap) {
-    size_t n = strlen(m->name);
-    if (!strncmp(m->name, "yolo", 4) && n > 4 && m->scale && m->name[n - 1] == m->scale)
-        snprintf(out, cap, "%.*s", (int)(n - 1), m->name);
-    else
-        snprintf(out, cap, "%s", *m->name ? m->name : m->yaml_path);
+    const char *p = m->name;
+    if (!strncmp(p, "yolo", 4) && m->scale) {
+        const char *q = p + 4;
+        if (*q == 'v') q++;
+        const char *digits = q;
+        while (*q >= '0' && *q <= '9') q++;
+        if (q > digits && *q == m->scale) {
+            snprintf(out, cap, "%.*s%s", (int)(q - p), p, q + 1);
+            return;
+        }
+    }
+    snprintf(out, cap, "%s", *m->name ? m->name : m->yaml_path);
 }
 
 /* Same family: the same layer sequence of module kinds wired the same way,
