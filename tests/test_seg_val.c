@@ -9,9 +9,14 @@
  *   e2e_overlap   an end2end model's rows of 6 + nm
  * The 8 results and fitness within 1e-6, and the rows per image equal.
  * cy_nms_extra's rows (boxes, scores, classes, coefficients) against
- * non_max_suppression(nc=3, multi_label=True); and a detect-model validator
- * still writes the 4 (B) keys. */
+ * non_max_suppression(nc=3, multi_label=True); a detect-model validator
+ * still writes the 4 (B) keys. Predict: image 0's NMS rows through
+ * cy_pred_masks (process_mask upsampled to the input, empty masks dropped)
+ * and cy_pred_write_segments for a 90x150 original equal
+ * SegmentationPredictor.construct_result's masks and Results.save_txt's
+ * text byte for byte. */
 #include <cjson/cJSON.h>
+#include "engine/predict_run_masks.h"
 #include "engine/validate.h"
 #include "io/npy.h"
 #include "test_util.h"
@@ -197,6 +202,48 @@ static void test_detect_keys(int nc, int nm) {
     cy_npy_free(&dec), cy_npy_free(&tg);
 }
 
+static void test_predict(int nm) {
+    cy_npy proto = load("proto"), rows = load("nms_0"), ref = load("predict_0_masks");
+    FILE *f = fopen(FX "predict_0.txt", "rb");
+    CHECK(f != NULL, "predict_0.txt");
+    if (!proto.data || !rows.data || !ref.data || !f) goto out;
+    char want[1 << 16], got[1 << 16];
+    size_t nw = fread(want, 1, sizeof want - 1, f);
+    want[nw] = 0;
+    int mh = (int)proto.shape[2], mw = (int)proto.shape[3], H = 4 * mh, W = 4 * mw, row = 6 + nm;
+    int n = (int)rows.shape[0] + 1;
+    /* one more row whose box holds no pixel: its mask is empty, it is dropped */
+    float *r = malloc((size_t)n * row * sizeof *r), *det = malloc((size_t)n * 6 * sizeof *det);
+    memcpy(r, rows.data, (size_t)(n - 1) * row * sizeof *r);
+    float *extra = r + (size_t)(n - 1) * row;
+    memcpy(extra, rows.data, (size_t)row * sizeof *r);
+    extra[0] = extra[2] = 10.2f, extra[1] = extra[3] = 7.6f;
+    uint8_t *masks = NULL;
+    cy_error err = {0};
+    CHECK(cy_pred_masks(proto.data, nm, mh, mw, r, &n, H, W, det, &masks, &err) == CY_OK, "%s", err.msg);
+    CHECK(n == ref.shape[0], "predict: %d masks kept, Ultralytics %lld", n, (long long)ref.shape[0]);
+    int64_t diff = 0;
+    for (int64_t i = 0; n == ref.shape[0] && i < ref.numel; i++) diff += masks[i] != (ref.data[i] != 0);
+    CHECK(n == ref.shape[0] && diff == 0, "predict masks differ in %lld pixels", (long long)diff);
+    FILE *t = tmpfile();
+    CHECK(t && cy_pred_write_segments(t, det, masks, n, H, W, 90, 150, 1, &err) == CY_OK, "%s", err.msg);
+    size_t ng = 0;
+    if (t) {
+        rewind(t);
+        ng = fread(got, 1, sizeof got - 1, t);
+        fclose(t);
+    }
+    got[ng] = 0;
+    CHECK(ng == nw && !strcmp(got, want), "save_txt lines differ:\n%.300s\nvs Ultralytics\n%.300s", got, want);
+    int lines = 0;
+    for (size_t i = 0; i < ng; i++) lines += got[i] == '\n';
+    printf("  predict: %d masks, %d save_txt lines (%zu bytes) as Ultralytics\n", n, lines, ng);
+    free(r), free(det), free(masks);
+out:
+    if (f) fclose(f);
+    cy_npy_free(&proto), cy_npy_free(&rows), cy_npy_free(&ref);
+}
+
 int main(void) {
     cJSON *root = load_json();
     if (!root) return test_summary();
@@ -207,6 +254,7 @@ int main(void) {
     const run_cfg cfgs[3] = {{"nms_overlap", 1, 0}, {"nms_instance", 0, 0}, {"e2e_overlap", 1, 1}};
     for (int i = 0; i < 3; i++) test_run(&cfgs[i], cJSON_GetObjectItemCaseSensitive(runs, cfgs[i].name), nc, nm);
     test_detect_keys(nc, nm);
+    test_predict(nm);
     cJSON_Delete(root);
     return test_summary();
 }

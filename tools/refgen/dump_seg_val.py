@@ -156,3 +156,18 @@ for b, x in enumerate(nms.non_max_suppression(torch.from_numpy(dec.copy()), 0.00
 (out / "seg_val.json").write_text(json.dumps({"runs": runs, "nc": NC, "nm": NM}, indent=1))
 for k, r in runs.items():
     print(k, {kk: round(vv, 4) for kk, vv in r.items() if isinstance(vv, float)}, r["counts"])
+
+# predict (SegmentationPredictor.construct_result, retina_masks=False, then Results.save_txt with save_conf):
+# image 0's NMS rows and prototypes, an original image of 90x150 (letterboxed to 58x96 plus 3 px top)
+from ultralytics.models.yolo.segment.predict import SegmentationPredictor
+
+sp = SegmentationPredictor.__new__(SegmentationPredictor)
+sp.args, sp.model = SimpleNamespace(retina_masks=False), SimpleNamespace(names={0: "a", 1: "b", 2: "c"})
+rows0 = np.load(out / "nms_0.npy")
+res = sp.construct_result(torch.from_numpy(rows0.copy()), torch.zeros(1, 3, H, W), np.zeros((90, 150, 3), np.uint8),
+                          "im0.jpg", torch.from_numpy(protos[0].copy()))
+txt = out / "predict_0.txt"
+txt.unlink(missing_ok=True)
+res.save_txt(txt, save_conf=True)
+save("predict_0_masks", res.masks.data.numpy())
+print("predict: kept", len(res.boxes), "of", len(rows0), "lines", len(txt.read_text().splitlines()))
