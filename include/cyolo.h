@@ -174,12 +174,21 @@ typedef struct {
     int agnostic;    /* 0 */
     int max_nms;     /* 30000 */
     int max_wh;      /* 7680 */
+    int multi_label; /* 0; 1: every class score above conf is a candidate
+                      * (Ultralytics' validators pass multi_label=True) */
 } cy_nms_params;
 
 CY_API cy_nms_params cy_nms_default_params(void);
 CY_API cy_status cy_nms(const float *pred, int n, int nc, int anchors,
                         const cy_nms_params *p, float *dets, int *counts,
                         cy_error *err);
+/* cy_nms on [n, 4+nc+nm, anchors] with nm extra channels after the scores
+ * (segment models' mask coefficients): each kept box keeps them, as
+ * non_max_suppression(nc=nc) does. Rows of 6 + nm (x1 y1 x2 y2 score class
+ * coef...) at dets + i*max_det*(6+nm). nm = 0 is cy_nms. */
+CY_API cy_status cy_nms_extra(const float *pred, int n, int nc, int nm, int anchors,
+                              const cy_nms_params *p, float *dets, int *counts,
+                              cy_error *err);
 
 /* Releases a cy_array's data. */
 CY_API void cy_array_free(cy_array *a);

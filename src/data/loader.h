@@ -37,6 +37,7 @@ typedef struct {
     int batch;           /* rect: the batch size the shapes are computed for */
     int mosaic_buffers;  /* Ultralytics loader workers whose Mosaic buffers are replayed; 0: one,
                           * as Ultralytics trains on CPU (it sets workers=0 there) */
+    int segments, mask_ratio, overlap_mask; /* segment datasets: batch masks (see cy_batch) */
 } cy_loader_params;
 
 typedef struct cy_loader cy_loader;
@@ -51,6 +52,13 @@ typedef struct {
     /* validation: how each image maps back to its original pixels */
     const double *ratio;   /* [n] letterbox scale */
     const double *pad;     /* [n][2] left, top */
+    /* segments: masks at (h / mask_ratio, w / mask_ratio); NULL otherwise.
+     * overlap = 1: [n][mask_h][mask_w] index masks, value k + 1 is the k-th
+     * target row of that image (rows grouped by image, in order);
+     * overlap = 0: [ntargets][mask_h][mask_w] 0/1, in target-row order. */
+    int mask_h, mask_w;
+    int overlap;
+    uint8_t *masks;
 } cy_batch;
 
 cy_status cy_loader_create(cy_loader **out, const cy_split *split, const cy_loader_params *p, cy_error *err);

@@ -7,10 +7,12 @@
 #include "data/dataset.h"
 #include "data/loader.h"
 #include "engine/checkpoint.h"
+#include "engine/predict_run_masks.h"
 #include "engine/run_dir.h"
 #include "engine/task_support.h"
 #include "io/atomic.h"
 #include "io/image.h"
+#include "io/plot_pred_masks.h"
 
 /* Ultralytics' Colors palette (hex), cycled by class id */
 static const uint32_t PALETTE[20] = {0x042AFF, 0x0BDBEB, 0xF3F3F3, 0x00DFB7, 0x111F68, 0xFF6FDD, 0xFF444F,
@@ -113,24 +115,29 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
         st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, NULL, 1, &m, err)
                                                 : cy_model_create(&m, model_path, NULL, err);
     }
-    if (st == CY_OK) st = cy_require_detect_task(m, model_path, "used for prediction", err);
+    if (st == CY_OK) st = cy_require_eval_task(m, model_path, "used for prediction", err);
+    cy_model_summary ms = {0};
+    int nm = 0;
     if (st == CY_OK) {
         cy_model_summary s;
         cy_model_summarize(m, &s);
+        ms = s;
         nc = s.nc;
+        nm = s.task == CY_TASK_SEGMENT ? s.nm : 0;
         st = cy_loader_check_channels(s.channels, model_path, err);
         if (st == CY_OK) st = cy_checkpoint_load_names(model_path, nc, &names, err);
     }
     char dir[4096] = "";
-    if (st == CY_OK && save) st = cy_run_dir(project, "detect", name, "predict", exist_ok, dir, sizeof dir, err);
+    if (st == CY_OK && save) st = cy_run_dir(project, cy_task_name(ms.task), name, "predict", exist_ok, dir, sizeof dir, err);
     if (st == CY_OK && save && save_txt) {
         char ldir[4200];
         snprintf(ldir, sizeof ldir, "%s/labels", dir);
         st = cy_mkdirs(ldir, err);
     }
     if (save_dir && cap) snprintf(save_dir, cap, "%s", dir);
-    float *det = malloc((size_t)(max_det > 0 ? max_det : 1) * 6 * sizeof *det);
-    if (!det && st == CY_OK) st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    size_t slots = (size_t)(max_det > 0 ? max_det : 1);
+    float *det = malloc(slots * 6 * sizeof *det), *rows = malloc(slots * (6 + nm) * sizeof *rows);
+    if ((!det || !rows) && st == CY_OK) st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
     for (int i = 0; i < files.n && st == CY_OK; i++) {
         cy_aug_sample s = {0};
         cy_image orig = {0};
@@ -143,10 +150,12 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
         cy_aug_letterbox_params lp = cy_aug_letterbox_default();
         lp.auto_pad = 1; /* minimum rectangle, as Ultralytics' rectangular inference */
         cy_aug_letterbox_info info;
-        cy_array out = {0};
+        cy_array out = {0}, proto = {0};
+        uint8_t *masks = NULL, *omasks = NULL; /* segment: [n, H, W] input, [n, h0, w0] original */
+        int H = 0, W = 0;
         double t0 = cy_now_ms();
         if ((st = cy_aug_letterbox(&s, (int)imgsz, (int)imgsz, &lp, &info, err)) == CY_OK) {
-            int H = s.img.h, W = s.img.w;
+            H = s.img.h, W = s.img.w;
             float *x = malloc((size_t)3 * H * W * sizeof *x);
             if (!x) st = cy_fail(err, CY_ERR_MEMORY, "out of memory");
             for (int p = 0; st == CY_OK && p < H * W; p++)
@@ -156,15 +165,23 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
             free(x);
         }
         int n = 0;
+        int row = 6 + nm;
         if (st == CY_OK) {
-            if (out.shape[2] == 6) { /* end2end rows */
-                for (int r = 0; r < out.shape[1]; r++)
-                    if (out.data[r * 6 + 4] > conf) memcpy(det + 6 * n++, out.data + r * 6, 6 * sizeof(float));
-            } else {
+            if (ms.end2end) { /* rows of 6 (+ mask coefficients) */
+                for (int r = 0; r < out.shape[1] && n < max_det; r++)
+                    if (out.data[r * row + 4] > conf) memcpy(rows + (size_t)row * n++, out.data + r * row, row * sizeof(float));
+            } else { /* the predictor's NMS: single label, nc given so the coefficients ride along */
                 cy_nms_params np = cy_nms_default_params();
                 np.conf = (float)conf, np.iou = (float)iou, np.max_det = (int)max_det, np.agnostic = agnostic;
-                st = cy_nms(out.data, 1, nc, (int)out.shape[2], &np, det, &n, err);
+                st = cy_nms_extra(out.data, 1, nc, nm, (int)out.shape[2], &np, rows, &n, err);
             }
+        }
+        if (st == CY_OK && nm) { /* masks at the input size from the boxes before they are scaled */
+            if ((st = cy_model_proto(m, &proto, err)) == CY_OK)
+                st = cy_pred_masks(proto.data, nm, (int)proto.shape[2], (int)proto.shape[3], rows, &n, H, W, det, &masks,
+                                   err);
+        } else if (st == CY_OK) {
+            memcpy(det, rows, (size_t)n * 6 * sizeof *det);
         }
         double ms = cy_now_ms() - t0;
         for (int j = 0; st == CY_OK && j < n; j++) /* back to the original pixels */
@@ -190,13 +207,27 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
             snprintf(path, sizeof path, "%s/%s", dir, stem);
             char *dot = strrchr(path, '.');
             if (dot) strcpy(dot, ".jpg");
-            st = annotate(path, &orig, det, n, names, nc, err);
+            if (nm) { /* masks first, boxes and labels over them */
+                omasks = malloc((size_t)n * orig.h * orig.w + 1);
+                uint32_t *cols = malloc(((size_t)n + 1) * sizeof *cols);
+                st = !omasks || !cols ? cy_fail(err, CY_ERR_MEMORY, "out of memory") : CY_OK;
+                for (int j = 0; st == CY_OK && j < n; j++) cols[j] = PALETTE[(int)det[6 * j + 5] % 20];
+                if (st == CY_OK) st = cy_pred_masks_to_image(masks, n, H, W, orig.h, orig.w, omasks, err);
+                if (st == CY_OK) st = cy_blend_masks(&orig, omasks, n, cols, 0.5f, err);
+                free(cols);
+            }
+            if (st == CY_OK) st = annotate(path, &orig, det, n, names, nc, err);
             if (st == CY_OK && save_txt) {
                 char *d2 = strrchr(stem, '.');
                 if (d2) *d2 = 0;
                 snprintf(path, sizeof path, "%s/labels/%s.txt", dir, stem);
                 cy_atomic_file af;
-                if ((st = cy_atomic_open(&af, path, err)) == CY_OK) {
+                if ((st = cy_atomic_open(&af, path, err)) == CY_OK && nm) {
+                    if ((st = cy_pred_write_segments(af.f, det, masks, n, H, W, orig.h, orig.w, save_conf, err)) == CY_OK)
+                        st = cy_atomic_commit(&af, err);
+                    else
+                        cy_atomic_abort(&af);
+                } else if (st == CY_OK) {
                     for (int j = 0; j < n; j++) {
                         const float *d = det + 6 * j;
                         fprintf(af.f, "%d %g %g %g %g", (int)d[5], (d[0] + d[2]) / 2 / orig.w,
@@ -209,11 +240,13 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
             }
         }
         cy_array_free(&out);
+        cy_array_free(&proto);
+        free(masks), free(omasks);
         cy_aug_sample_free(&s);
         cy_image_free(&orig);
     }
     if (st == CY_OK && save) fprintf(log, "Results saved to %s\n", dir);
-    free(det);
+    free(det), free(rows);
     for (int c = 0; names && c < nc; c++) free(names[c]);
     free(names);
     cy_strlist_free(&files);

@@ -1,7 +1,9 @@
 /* `cyolo predict model=... source=...`: detections on images (a file, a
  * folder, or a .txt list), printed per image, drawn on copies of the images
- * (cairo) under runs/detect/predict*, and with save_txt written as YOLO
- * label lines (cls cx cy w h [conf], normalised to the original image). */
+ * (cairo) under runs/<task>/predict*, and with save_txt written as YOLO
+ * label lines (cls cx cy w h [conf], normalised to the original image).
+ * Segment models also get their masks (blended under the boxes) and
+ * save_txt writes polygons (cls x1 y1 ... [conf]), see predict_run_masks.h. */
 #ifndef CY_ENGINE_PREDICT_RUN_H
 #define CY_ENGINE_PREDICT_RUN_H
 #include <stdio.h>

@@ -1,7 +1,8 @@
 /* `cyolo val`: a model (a cyolo checkpoint's EMA weights, or a YAML) on a
  * dataset split in rectangular batches (pad 0.5), printed as Ultralytics'
- * validator prints it; with plots=True (the default) the confusion
- * matrices, curves and first batches go to runs/detect/val, val2, ... */
+ * validator prints it (segment models: Box and Mask columns, as
+ * SegmentationValidator); with plots=True (the default) the confusion
+ * matrices, curves and first batches go to runs/<task>/val, val2, ... */
 #include <string.h>
 #include "data/loader.h"
 #include "engine/task_support.h"
@@ -11,11 +12,24 @@
 #include "engine/val_run.h"
 #include "engine/validate.h"
 
+/* one row's metrics: box P R mAP50 mAP50-95, then the masks' (segment) */
+static void print_metrics(FILE *log, const cy_val_result *vr, int i) {
+    const cy_det_metrics *ms[2] = {&vr->metrics, &vr->mask};
+    for (int k = 0; k < 1 + vr->has_masks; k++) {
+        const cy_det_metrics *mt = ms[k];
+        if (i < 0) fprintf(log, "%11.3g%11.3g%11.3g%11.3g", mt->mp, mt->mr, mt->map50, mt->map);
+        else fprintf(log, "%11.3g%11.3g%11.3g%11.3g", mt->p[i], mt->r[i], mt->ap50[i], mt->ap5095[i]);
+    }
+    fputc('\n', log);
+}
+
 void cy_val_print(FILE *log, const cy_val_result *vr, const cy_split *split, char *const *names, int nc) {
     const cy_det_metrics *mt = &vr->metrics;
-    fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
-    fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr->images, vr->instances, mt->mp, mt->mr, mt->map50,
-            mt->map);
+    fprintf(log, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50", "mAP50-95)");
+    if (vr->has_masks) fprintf(log, "%11s%11s%11s%11s", "Mask(P", "R", "mAP50", "mAP50-95)");
+    fputc('\n', log);
+    fprintf(log, "%22s%11d%11d", "all", vr->images, vr->instances);
+    print_metrics(log, vr, -1);
     if (nc < 2) return;
     for (int i = 0; i < mt->n_ap; i++) {
         int c = mt->ap_class[i], imgs = 0, inst = 0;
@@ -25,8 +39,8 @@ void cy_val_print(FILE *log, const cy_val_result *vr, const cy_split *split, cha
                 if ((int)split->rec[k].labels[5 * j] == c) inst++, has = 1;
             imgs += has;
         }
-        fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", names ? names[c] : "item", imgs, inst, mt->p[i], mt->r[i],
-                mt->ap50[i], mt->ap5095[i]);
+        fprintf(log, "%22s%11d%11d", names ? names[c] : "item", imgs, inst);
+        print_metrics(log, vr, i);
     }
 }
 
@@ -69,9 +83,9 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, &mp, 1, &m, err)
                                                 : cy_model_create(&m, model_path, &mp, err);
     }
-    if (st == CY_OK) st = cy_require_detect_task(m, model_path, "validated", err);
+    if (st == CY_OK) st = cy_require_eval_task(m, model_path, "validated", err);
+    cy_model_summary s = {0};
     if (st == CY_OK) {
-        cy_model_summary s;
         cy_model_summarize(m, &s);
         if (s.nc != nc)
             st = cy_fail(err, CY_ERR_ARG, "%s has %d classes, the dataset %s has %d", model_path, s.nc, data, nc);
@@ -81,18 +95,22 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
     if (st == CY_OK) {
         cy_scan_params sp = cy_scan_default_params();
         sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "val: ";
+        sp.segments = s.task == CY_TASK_SEGMENT;
         st = cy_split_scan(&split, ds, split_name, &sp, err);
     }
     if (st == CY_OK) {
+        /* segment: overlap_mask=True and mask_ratio=4, Ultralytics' defaults */
+        int seg = s.task == CY_TASK_SEGMENT;
         cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 0, .workers = (int)workers, .rect = 1, .pad = 0.5,
-                               .batch = (int)batch};
+                               .batch = (int)batch, .segments = seg, .mask_ratio = seg ? 4 : 0,
+                               .overlap_mask = seg};
         st = cy_loader_create(&loader, split, &lp, err);
     }
     cy_val_result vr;
     memset(&vr, 0, sizeof vr);
     char dir[4096] = "";
     static char *item_name[] = {"item"};
-    if (st == CY_OK && plots) st = cy_run_dir(project, "detect", name, "val", exist_ok, dir, sizeof dir, err);
+    if (st == CY_OK && plots) st = cy_run_dir(project, cy_task_name(s.task), name, "val", exist_ok, dir, sizeof dir, err);
     if (st == CY_OK) {
         cy_val_params vp = {.batch = (int)batch, .conf = (float)conf, .iou = (float)iou, .max_det = (int)max_det,
                             .workers = (int)workers, .plots = plots, .save_dir = dir,
@@ -101,7 +119,7 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
     }
     if (st == CY_OK) {
         cy_val_print(log, &vr, split, single_cls ? NULL : ds->names, nc);
-        cy_det_metrics_free(&vr.metrics);
+        cy_val_result_free(&vr);
         if (plots) fprintf(log, "Results saved to %s\n", dir);
     }
     cy_loader_free(loader);
