@@ -25,52 +25,55 @@ int cy_mask_cache_reset(cy_det_loss_ws *ws, int anchors) {
     return 0;
 }
 
-/* The binary predicted mask of anchor a in image b (decoded on first use);
- * NULL when out of memory. */
-static const uint8_t *pred_mask(cy_det_loss_ws *ws, const cy_mask_overlap *mo, int b, int a, int A,
-                                const double *dist_b, int *area) {
+/* Decodes the binary predicted masks of anchors[0..k) of image b that are not
+ * cached yet (one GEMM of their coefficients by the prototypes); -1 when out
+ * of memory or the GEMM fails. */
+static int decode_masks(cy_det_loss_ws *ws, const cy_mask_overlap *mo, int b, int A, const double *dist_b,
+                        const int *anchors, int k) {
     const size_t P = (size_t)mo->ph * mo->pw;
-    int k = ws->pm_slot[a];
-    if (k >= 0) {
-        *area = ws->pm_area[k];
-        return ws->pm_pool + (size_t)k * P;
-    }
-    k = (int)ws->pm_used;
-    if (cy_det_grow((void **)&ws->pm_pool, &ws->cap_pm_pool, (size_t)(k + 1) * P, 1) ||
-        cy_det_grow((void **)&ws->pm_area, &ws->cap_pm_area, (size_t)(k + 1), sizeof(int)) ||
-        cy_det_grow((void **)&ws->pm_logit, &ws->cap_pm_logit, P, sizeof(float)))
-        return NULL;
-    float *lg = ws->pm_logit;
-    const float *coef = mo->coef + (size_t)b * mo->nm * A + a;
-    const float *proto = mo->proto + (size_t)b * mo->nm * P;
-    memset(lg, 0, P * sizeof *lg);
-    for (int c = 0; c < mo->nm; c++) {
-        const float w = coef[(size_t)c * A];
-        const float *pr = proto + (size_t)c * P;
-#pragma omp simd
-        for (size_t p = 0; p < P; p++) lg[p] += w * pr[p];
-    }
-    /* the predicted box in input pixels (float, as torch keeps it), then prototype pixels */
-    const double *d = dist_b + (size_t)a * 4;
-    const double sa = ws->astr[a], gx = ws->anc[2 * a], gy = ws->anc[2 * a + 1];
-    const float box[4] = {(float)((gx - d[0]) * sa) * mo->mask_scale, (float)((gy - d[1]) * sa) * mo->mask_scale,
-                          (float)((gx + d[2]) * sa) * mo->mask_scale, (float)((gy + d[3]) * sa) * mo->mask_scale};
-    uint8_t *pm = ws->pm_pool + (size_t)k * P;
+    int *todo = ws->zlist; /* [A], free while a gt's candidates are refined */
     int n = 0;
-    for (int y = 0; y < mo->ph; y++) {
-        const int row_in = (float)y >= box[1] && (float)y < box[3];
-        for (int x = 0; x < mo->pw; x++) {
-            const size_t p = (size_t)y * mo->pw + x;
-            const uint8_t v = row_in && (float)x >= box[0] && (float)x < box[2] && lg[p] > 0;
-            pm[p] = v;
-            n += v;
+    for (int i = 0; i < k; i++)
+        if (ws->pm_slot[anchors[i]] < 0) {
+            ws->pm_slot[anchors[i]] = -2; /* queued (an anchor may be listed once only, but be safe) */
+            todo[n++] = anchors[i];
         }
+    if (n == 0) return 0;
+    const size_t k0 = ws->pm_used;
+    if (cy_det_grow((void **)&ws->pm_pool, &ws->cap_pm_pool, (k0 + n) * P, 1) ||
+        cy_det_grow((void **)&ws->pm_area, &ws->cap_pm_area, k0 + n, sizeof(int)) ||
+        cy_det_grow((void **)&ws->pm_logit, &ws->cap_pm_logit, (size_t)n * P, sizeof(float)) ||
+        cy_det_grow((void **)&ws->seg_c, &ws->cap_seg_c, (size_t)n * mo->nm, sizeof(float)))
+        return -1;
+    float *C = ws->seg_c, *L = ws->pm_logit;
+    for (int r = 0; r < n; r++)
+        for (int c = 0; c < mo->nm; c++) C[(size_t)r * mo->nm + c] = mo->coef[((size_t)b * mo->nm + c) * A + todo[r]];
+    if (cy_loss_gemm(ws, n, (int)P, mo->nm, 0, 0, C, mo->proto + (size_t)b * mo->nm * P, L, 0, NULL) != CY_OK)
+        return -1;
+    for (int r = 0; r < n; r++) {
+        const int a = todo[r];
+        /* the predicted box in input pixels (float, as torch keeps it), then prototype pixels */
+        const double *d = dist_b + (size_t)a * 4;
+        const double sa = ws->astr[a], gx = ws->anc[2 * a], gy = ws->anc[2 * a + 1];
+        const float box[4] = {(float)((gx - d[0]) * sa) * mo->mask_scale, (float)((gy - d[1]) * sa) * mo->mask_scale,
+                              (float)((gx + d[2]) * sa) * mo->mask_scale, (float)((gy + d[3]) * sa) * mo->mask_scale};
+        const float *lg = L + (size_t)r * P;
+        uint8_t *pm = ws->pm_pool + (k0 + r) * P;
+        int area = 0;
+        for (int y = 0; y < mo->ph; y++) {
+            const int row_in = (float)y >= box[1] && (float)y < box[3];
+            for (int x = 0; x < mo->pw; x++) {
+                const size_t p = (size_t)y * mo->pw + x;
+                const uint8_t v = row_in && (float)x >= box[0] && (float)x < box[2] && lg[p] > 0;
+                pm[p] = v;
+                area += v;
+            }
+        }
+        ws->pm_area[k0 + r] = area;
+        ws->pm_slot[a] = (int)(k0 + r);
     }
-    ws->pm_area[k] = n;
-    ws->pm_slot[a] = k;
-    ws->pm_used++;
-    *area = n;
-    return pm;
+    ws->pm_used = k0 + n;
+    return 0;
 }
 
 int cy_mask_refine_overlaps(cy_det_loss_ws *ws, const cy_mask_overlap *mo, const cy_det_loss_hyp *hyp, int b,
@@ -89,11 +92,12 @@ int cy_mask_refine_overlaps(cy_det_loss_ws *ws, const cy_mask_overlap *mo, const
     const uint8_t *gt = mo->gt + ((size_t)b * mo->n_max + j) * P;
     int garea = 0;
     for (size_t p = 0; p < P; p++) garea += gt[p];
+    int *sel = ws->first; /* [A], free while a gt's candidates are refined */
+    for (int s = 0; s < nsel; s++) sel[s] = rank[s].i;
+    if (decode_masks(ws, mo, b, A, dist_b, sel, nsel)) return -1;
     for (int s = 0; s < nsel; s++) {
-        const int a = rank[s].i;
-        int parea;
-        const uint8_t *pm = pred_mask(ws, mo, b, a, A, dist_b, &parea);
-        if (!pm) return -1;
+        const int a = rank[s].i, k = ws->pm_slot[a], parea = ws->pm_area[k];
+        const uint8_t *pm = ws->pm_pool + (size_t)k * P;
         int inter = 0;
         for (size_t p = 0; p < P; p++) inter += gt[p] & pm[p];
         const int uni = garea + parea - inter;

@@ -177,6 +177,27 @@ static void slot_free(cy_det_slot *s) {
     free(s->alpha);
 }
 
+void cy_det_loss_ws_set_backend(cy_det_loss_ws *ws, cy_backend *b) {
+    if (ws) ws->backend = b;
+}
+
+cy_status cy_loss_gemm(cy_det_loss_ws *ws, int M, int N, int K, int trans_a, int trans_b, const float *A,
+                       const float *B, float *C, int accumulate, cy_error *err) {
+    const int lda = trans_a ? M : K, ldb = trans_b ? K : N;
+    if (ws->backend)
+        return ws->backend->matmul(ws->backend, 1, M, N, K, trans_a, trans_b, 1.0f, A, lda, 0, B, ldb, 0,
+                                   accumulate ? 1.0f : 0.0f, C, N, 0, err);
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float s = accumulate ? C[(size_t)i * N + j] : 0.0f;
+            for (int k = 0; k < K; k++)
+                s += (trans_a ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]) *
+                     (trans_b ? B[(size_t)j * ldb + k] : B[(size_t)k * ldb + j]);
+            C[(size_t)i * N + j] = s;
+        }
+    return CY_OK;
+}
+
 void cy_det_loss_ws_free(cy_det_loss_ws *ws) {
     if (!ws) return;
     for (int i = 0; i < 2; i++) slot_free(&ws->slot[i]);
@@ -206,7 +227,10 @@ void cy_det_loss_ws_free(cy_det_loss_ws *ws) {
     free(ws->seg_gt_p);
     free(ws->seg_proto_t);
     free(ws->seg_gproto_t);
-    free(ws->seg_gl);
+    free(ws->seg_c);
+    free(ws->seg_l);
+    free(ws->seg_dc);
+    free(ws->seg_rows);
     free(ws);
 }
 

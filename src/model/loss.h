@@ -25,6 +25,7 @@
 #ifndef CY_MODEL_LOSS_H
 #define CY_MODEL_LOSS_H
 #include <stdint.h>
+#include "backend/backend.h"
 #include "core/status.h"
 
 #define CY_DET_MAX_LEVELS 8
@@ -94,6 +95,9 @@ cy_det_loss_hyp cy_det_loss_hyp_o2o(void);
 typedef struct cy_det_loss_ws cy_det_loss_ws;
 
 cy_status cy_det_loss_ws_create(cy_det_loss_ws **out, cy_error *err);
+/* Lets the segment terms use this backend's GEMM (NULL: plain loops); the
+ * workspace does not own it. */
+void cy_det_loss_ws_set_backend(cy_det_loss_ws *ws, cy_backend *b);
 void cy_det_loss_ws_free(cy_det_loss_ws *ws);
 
 /* The assigner's result per anchor, [B][A]; the arrays live in the workspace

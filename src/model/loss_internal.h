@@ -2,6 +2,7 @@
 #ifndef CY_MODEL_LOSS_INTERNAL_H
 #define CY_MODEL_LOSS_INTERNAL_H
 #include <stddef.h>
+#include "backend/backend.h"
 #include "model/loss.h"
 
 /* Ultralytics bbox_iou(box1, box2, xywh=False, CIoU=True, eps) on xyxy boxes.
@@ -33,6 +34,9 @@ typedef struct {
 
 struct cy_det_loss_ws {
     cy_det_slot slot[2];
+    /* the segment terms' matrix products run on this backend's GEMM when set
+     * (cy_det_loss_ws_set_backend), else as plain loops */
+    cy_backend *backend;
     /* geometry of the last grid: anchors in grid units and their strides */
     cy_det_grid grid;
     int have_grid;
@@ -72,14 +76,22 @@ struct cy_det_loss_ws {
     size_t cap_seg_gt, cap_seg_gt_p;
     float *seg_proto_t, *seg_gproto_t; /* prototypes resized to the target masks, and their gradient */
     size_t cap_seg_proto_t, cap_seg_gproto_t;
-    float *seg_gl;           /* [mask pixels] d loss / d logit of one instance */
-    size_t cap_seg_gl;
+    float *seg_c, *seg_l, *seg_dc; /* one image's fg coefficients [n][nm], logits [n][P], d coefficients */
+    size_t cap_seg_c, cap_seg_l, cap_seg_dc;
+    int *seg_rows;           /* anchors of those rows */
+    size_t cap_seg_rows;
 };
 
 /* Test hook: with on = 1 the loss of slot `slot` reuses the CIoU alphas of
  * its last evaluation, so that finite differences see the function whose
  * gradient torch computes (alpha under no_grad). A new assignment clears it. */
 void cy_det_loss_freeze_alpha(cy_det_loss_ws *ws, int slot, int on);
+
+/* C [M, N] = A [M, K] @ B [K, N] (+ C when accumulate), with op(A) = A^T
+ * (stored [K, M]) when trans_a and op(B) = B^T (stored [N, K]) when trans_b:
+ * on ws->backend's GEMM, or plain loops without one. */
+cy_status cy_loss_gemm(cy_det_loss_ws *ws, int M, int N, int K, int trans_a, int trans_b, const float *A,
+                       const float *B, float *C, int accumulate, cy_error *err);
 
 /* Grows *p to n elements of size elem (contents kept); 0 on success. */
 int cy_det_grow(void **p, size_t *cap, size_t n, size_t elem);

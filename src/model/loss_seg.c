@@ -83,65 +83,73 @@ static inline float softplus_neg_abs(float x) { return log1pf(expf(-fabsf(x))); 
 
 /* The mask term over the batch: returns sum over fg anchors of
  * mean(crop(BCE)) / area (not yet / n_fg, not x gain); gradients of
- * gscale * that into grad_coef and gproto_t (prototypes at mask size). */
+ * gscale * that into grad_coef and gproto_t (prototypes at mask size).
+ * Per image its fg anchors' coefficients form one matrix, so the logits
+ * and both gradients are three GEMMs; *st gets a failure. */
 static double mask_term(cy_det_loss_ws *ws, const cy_det_slot *s, const cy_det_grid *g, const cy_targets *t,
                         const cy_seg_head *sh, const float *proto_t, int h, int w, const uint8_t *gt, double gscale,
-                        float *gproto_t, int *bad) {
+                        float *gproto_t, int *bad, cy_status *st, cy_error *err) {
     const int B = s->batch, A = s->anchors, nm = sh->nm, nmax = t->n_max;
     const size_t P = (size_t)h * w;
     const float W = (float)(g->w[0] * g->stride[0]), H = (float)(g->h[0] * g->stride[0]);
-    float *lg = ws->pm_logit, *gl = ws->seg_gl;
     double total = 0;
-    for (int b = 0; b < B; b++)
-        for (int a = 0; a < A; a++) {
-            const size_t i = (size_t)b * A + a;
-            if (!s->fg[i]) continue;
+    *st = CY_OK;
+    for (int b = 0; b < B && *st == CY_OK; b++) {
+        int n = 0;
+        for (int a = 0; a < A; a++) n += s->fg[(size_t)b * A + a];
+        if (n == 0) continue;
+        if (cy_det_grow((void **)&ws->seg_c, &ws->cap_seg_c, (size_t)n * nm, sizeof(float)) ||
+            cy_det_grow((void **)&ws->seg_l, &ws->cap_seg_l, (size_t)n * P, sizeof(float)) ||
+            cy_det_grow((void **)&ws->seg_dc, &ws->cap_seg_dc, (size_t)n * nm, sizeof(float)) ||
+            cy_det_grow((void **)&ws->seg_rows, &ws->cap_seg_rows, (size_t)n, sizeof(int))) {
+            *st = cy_fail(err, CY_ERR_MEMORY, "segment loss: out of memory");
+            break;
+        }
+        float *C = ws->seg_c, *L = ws->seg_l;
+        const float *pr = proto_t + (size_t)b * nm * P;
+        for (int a = 0, r = 0; a < A; a++) {
+            if (!s->fg[(size_t)b * A + a]) continue;
+            ws->seg_rows[r] = a;
+            for (int c = 0; c < nm; c++) C[(size_t)r * nm + c] = sh->coef[((size_t)b * nm + c) * A + a];
+            r++;
+        }
+        if ((*st = cy_loss_gemm(ws, n, (int)P, nm, 0, 0, C, pr, L, 0, err)) != CY_OK) break;
+        for (int r = 0; r < n; r++) {
+            const size_t i = (size_t)b * A + ws->seg_rows[r];
             const float *tb = s->box_px + i * 4;
             const float n0 = tb[0] / W, n1 = tb[1] / H, n2 = tb[2] / W, n3 = tb[3] / H;
             const float area = (n2 - n0) * (n3 - n1);
             const float x1 = n0 * (float)w, y1 = n1 * (float)h, x2 = n2 * (float)w, y2 = n3 * (float)h;
-            const float *coef = sh->coef + (size_t)b * nm * A + a;
-            const float *pr = proto_t + (size_t)b * nm * P;
-            memset(lg, 0, P * sizeof *lg);
-            for (int c = 0; c < nm; c++) {
-                const float cw = coef[(size_t)c * A];
-                const float *pc = pr + (size_t)c * P;
-#pragma omp simd
-                for (size_t p = 0; p < P; p++) lg[p] += cw * pc[p];
-            }
             const uint8_t *gm = gt + ((size_t)b * nmax + s->gt_idx[i]) * P;
+            float *lg = L + (size_t)r * P; /* logits in, d loss / d logit out */
             double sum = 0;
             const double cg = gscale / (double)P / area;
             for (int y = 0; y < h; y++) {
                 const int row_in = (float)y >= y1 && (float)y < y2;
                 for (int x = 0; x < w; x++) {
                     const size_t p = (size_t)y * w + x;
-                    const int in = row_in && (float)x >= x1 && (float)x < x2;
-                    if (!in) {
-                        gl[p] = 0;
+                    if (!(row_in && (float)x >= x1 && (float)x < x2)) {
+                        lg[p] = 0;
                         continue;
                     }
                     const float v = lg[p], tgt = gm[p];
                     sum += (v > 0 ? v : 0.0f) - v * tgt + softplus_neg_abs(v);
-                    gl[p] = (float)(cg * (1.0 / (1.0 + exp(-(double)v)) - tgt));
+                    lg[p] = (float)(cg * (1.0 / (1.0 + exp(-(double)v)) - tgt));
                 }
             }
             total += sum / (double)P / area;
-            if (!isfinite(total)) *bad = 1;
-            if (gscale == 0) continue;
-            for (int c = 0; c < nm; c++) {
-                const float *pc = pr + (size_t)c * P;
-                double acc = 0;
-                for (size_t p = 0; p < P; p++) acc += (double)gl[p] * pc[p];
-                if (sh->grad_coef) sh->grad_coef[(size_t)b * nm * A + (size_t)c * A + a] += (float)acc;
-                if (gproto_t) {
-                    const float cw = coef[(size_t)c * A];
-                    float *gp = gproto_t + (size_t)b * nm * P + (size_t)c * P;
-#pragma omp simd
-                    for (size_t p = 0; p < P; p++) gp[p] += cw * gl[p];
-                }
-            }
         }
+        if (!isfinite(total)) *bad = 1;
+        if (gscale == 0) continue;
+        if (sh->grad_coef) { /* dC = G proto^T, scattered back to [nm][A] */
+            if ((*st = cy_loss_gemm(ws, n, nm, (int)P, 0, 1, L, pr, ws->seg_dc, 0, err)) != CY_OK) break;
+            for (int r = 0; r < n; r++)
+                for (int c = 0; c < nm; c++)
+                    sh->grad_coef[((size_t)b * nm + c) * A + ws->seg_rows[r]] += ws->seg_dc[(size_t)r * nm + c];
+        }
+        if (gproto_t) /* d proto += C^T G */
+            *st = cy_loss_gemm(ws, nm, (int)P, n, 1, 0, C, L, gproto_t + (size_t)b * nm * P, 1, err);
+    }
     return total;
 }
 
@@ -247,9 +255,6 @@ cy_status cy_seg_loss_branch(cy_det_loss_ws *ws, int slot, const cy_det_grid *g,
     const int resize = ph != h || pw != w;
     const float *proto_t = sh->proto;
     float *gproto_t = sh->grad_proto;
-    if (cy_det_grow((void **)&ws->pm_logit, &ws->cap_pm_logit, P, sizeof(float)) ||
-        cy_det_grow((void **)&ws->seg_gl, &ws->cap_seg_gl, P, sizeof(float)))
-        return cy_fail(err, CY_ERR_MEMORY, "segment loss: out of memory");
     if (resize) {
         if (cy_det_grow((void **)&ws->seg_proto_t, &ws->cap_seg_proto_t, (size_t)B * nm * P, sizeof(float)) ||
             (sh->grad_proto &&
@@ -262,8 +267,10 @@ cy_status cy_seg_loss_branch(cy_det_loss_ws *ws, int slot, const cy_det_grid *g,
     }
     const double box_gain = hyp->box, nfg = (double)s->n_fg;
     int bad = 0;
-    const double msum =
-        mask_term(ws, s, g, t, sh, proto_t, h, w, ws->seg_gt, grad_scale * box_gain / nfg, gproto_t, &bad);
+    cy_status mst;
+    const double msum = mask_term(ws, s, g, t, sh, proto_t, h, w, ws->seg_gt, grad_scale * box_gain / nfg, gproto_t,
+                                  &bad, &mst, err);
+    CY_TRY(mst);
     if (resize && gproto_t) bilinear_backward(gproto_t, B * nm, ph, pw, h, w, sh->grad_proto);
     out->items[1] = msum / nfg * box_gain;
     if (sh->sem) {

@@ -135,6 +135,7 @@ cy_status cy_model_loss_masks(cy_model *m, cy_det_loss_ws *ws, const cy_targets 
     cy_status st = branch_read(m, 0, backward, &o2m, err);
     if (st == CY_OK && m->end2end) st = branch_read(m, 1, backward, &o2o, err);
     if (st == CY_OK && seg) st = seg_read(m, backward, &sg, err);
+    cy_det_loss_ws_set_backend(ws, m->backend); /* the mask terms' GEMMs */
     cy_det_loss_hyp hm = m->end2end ? cy_det_loss_hyp_o2m() : cy_det_loss_hyp_default(m->reg_max),
                     ho = cy_det_loss_hyp_o2o();
     hm.box = ho.box = m->loss_gain[0], hm.cls = ho.cls = m->loss_gain[1], hm.dfl = ho.dfl = m->loss_gain[2];

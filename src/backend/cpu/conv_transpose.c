@@ -42,11 +42,12 @@ static void blocks_copy(const cpu_impl *c, float *g, float *t, int N, int H, int
 
 cy_status cpu_conv_transpose(cy_backend *b, const cy_tensor *in, cy_tensor *out, const float *weight,
                              const float *bias, int k, cy_error *err) {
-    const cpu_impl *c = cpu_of(b);
+    cpu_impl *c = cpu_of(b);
     CY_TRY(cy_check_conv_transpose("conv_transpose", in, out, weight, k, err));
     const int N = in->s.n, C = in->s.c, H = in->s.h, W = in->s.w, O = out->s.c;
     const int rows = N * H * W, cols = k * k * O;
-    float *wr = malloc((size_t)C * cols * sizeof(float)), *g = malloc((size_t)rows * cols * sizeof(float));
+    /* the GEMM result is the output's size: the backend's reused scratch, not a fresh mapping per call */
+    float *wr = malloc((size_t)C * cols * sizeof(float)), *g = cpu_scratch(c, (size_t)rows * cols);
     cy_status st = CY_OK;
     if (!wr || !g) st = cy_fail(err, CY_ERR_MEMORY, "conv_transpose: out of memory");
     if (st == CY_OK) {
@@ -55,19 +56,18 @@ cy_status cpu_conv_transpose(cy_backend *b, const cy_tensor *in, cy_tensor *out,
     }
     if (st == CY_OK) blocks_copy(c, g, out->data, N, H, W, O, k, 1, bias);
     free(wr);
-    free(g);
     return st;
 }
 
 cy_status cpu_conv_transpose_backward(cy_backend *b, const cy_tensor *in, const cy_tensor *dout, cy_tensor *din,
                                       const float *weight, float *dweight, float *dbias, int k, cy_error *err) {
     static const char op[] = "conv_transpose_backward";
-    const cpu_impl *c = cpu_of(b);
+    cpu_impl *c = cpu_of(b);
     CY_TRY(cy_check_conv_transpose(op, in, dout, weight, k, err));
     if (din) CY_TRY(cy_check_same(op, in, din, err));
     const int N = in->s.n, C = in->s.c, H = in->s.h, W = in->s.w, O = dout->s.c;
     const int rows = N * H * W, cols = k * k * O;
-    float *wr = malloc((size_t)C * cols * sizeof(float)), *g = malloc((size_t)rows * cols * sizeof(float));
+    float *wr = malloc((size_t)C * cols * sizeof(float)), *g = cpu_scratch(c, (size_t)rows * cols);
     cy_status st = CY_OK;
     if (!wr || !g) st = cy_fail(err, CY_ERR_MEMORY, "%s: out of memory", op);
     if (st == CY_OK) {
@@ -92,6 +92,5 @@ cy_status cpu_conv_transpose_backward(cy_backend *b, const cy_tensor *in, const 
         free(s);
     }
     free(wr);
-    free(g);
     return st;
 }
