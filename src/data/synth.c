@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include "data/synth_shapes.h"
 #include "io/atomic.h"
-#include "io/image.h"
 
 const char *const cy_synth_names[CY_SYNTH_CLASSES] = {"circle", "square", "triangle", "star", "ring", "cross"};
 
@@ -31,6 +31,10 @@ static double uniform(uint64_t *s, double lo, double hi) {
 typedef struct {
     double x1, y1, x2, y2;
 } box;
+
+const char *cy_synth_yaml_name(const cy_synth_params *p) {
+    return p && p->segment ? "synth-seg.yaml" : "synth.yaml";
+}
 
 static void background(cairo_t *cr, uint64_t *rng, int S) {
     /* a two-colour gradient at a random angle, then stripes or a checker */
@@ -62,83 +66,29 @@ static void background(cairo_t *cr, uint64_t *rng, int S) {
     }
 }
 
-/* Draws shape cls centred at (cx, cy), radius r, rotation a; returns its box. */
-static box draw_shape(cairo_t *cr, int cls, double cx, double cy, double r, double a) {
-    double xs[16], ys[16];
-    int n = 0;
-    box b;
-    switch (cls) {
-    case 0: /* circle */
-    case 4: /* ring */
-        cairo_new_path(cr);
-        cairo_arc(cr, cx, cy, r, 0, 2 * M_PI);
-        if (cls == 4) {
-            cairo_new_sub_path(cr);
-            cairo_arc_negative(cr, cx, cy, r * 0.55, 2 * M_PI, 0);
-        }
-        cairo_fill(cr);
-        b.x1 = cx - r, b.y1 = cy - r, b.x2 = cx + r, b.y2 = cy + r;
-        return b;
-    case 1: /* square */
-        for (int k = 0; k < 4; k++) xs[n] = cx + r * cos(a + k * M_PI / 2), ys[n++] = cy + r * sin(a + k * M_PI / 2);
-        break;
-    case 2: /* triangle */
-        for (int k = 0; k < 3; k++)
-            xs[n] = cx + r * cos(a + k * 2 * M_PI / 3), ys[n++] = cy + r * sin(a + k * 2 * M_PI / 3);
-        break;
-    case 3: /* five-pointed star */
-        for (int k = 0; k < 10; k++) {
-            double rr = k % 2 ? r * 0.45 : r;
-            xs[n] = cx + rr * cos(a + k * M_PI / 5), ys[n++] = cy + rr * sin(a + k * M_PI / 5);
-        }
-        break;
-    default: { /* cross: 12 corners of a plus sign */
-        static const double px[12] = {-1, -0.33, -0.33, 0.33, 0.33, 1, 1, 0.33, 0.33, -0.33, -0.33, -1};
-        static const double py[12] = {-0.33, -0.33, -1, -1, -0.33, -0.33, 0.33, 0.33, 1, 1, 0.33, 0.33};
-        for (int k = 0; k < 12; k++) {
-            double x = px[k] * r, y = py[k] * r;
-            xs[n] = cx + x * cos(a) - y * sin(a), ys[n++] = cy + x * sin(a) + y * cos(a);
-        }
-        break;
-    }
-    }
-    b.x1 = b.x2 = xs[0], b.y1 = b.y2 = ys[0];
-    cairo_new_path(cr);
-    for (int k = 0; k < n; k++) {
-        if (k) cairo_line_to(cr, xs[k], ys[k]);
-        else cairo_move_to(cr, xs[k], ys[k]);
-        b.x1 = fmin(b.x1, xs[k]), b.x2 = fmax(b.x2, xs[k]), b.y1 = fmin(b.y1, ys[k]), b.y2 = fmax(b.y2, ys[k]);
-    }
-    cairo_close_path(cr);
-    cairo_fill(cr);
-    return b;
-}
-
-static cy_status write_labels(const char *path, const int *cls, const box *b, int n, int S, cy_error *err) {
-    cy_atomic_file f;
-    CY_TRY(cy_atomic_open(&f, path, err));
-    for (int i = 0; i < n; i++)
-        fprintf(f.f, "%d %.6f %.6f %.6f %.6f\n", cls[i], (b[i].x1 + b[i].x2) / 2 / S, (b[i].y1 + b[i].y2) / 2 / S,
-                (b[i].x2 - b[i].x1) / S, (b[i].y2 - b[i].y1) / S);
-    return cy_atomic_commit(&f, err);
-}
-
-static cy_status make_image(const char *root, const char *split, int index, uint64_t seed, const cy_synth_params *p,
-                            cy_image *im, cy_error *err) {
+cy_status cy_synth_image(const cy_synth_params *p, int val, int index, cy_image *im, cy_synth_object *obj,
+                         int *n_out, cy_error *err) {
     int S = p->imgsz;
-    uint64_t rng = seed * 0x100000001b3ULL + (uint64_t)index * 2654435761ULL + (split[0] == 'v' ? 7919 : 0);
+    *n_out = 0;
+    if (im->w != S || im->h != S || im->c != 3)
+        return cy_fail(err, CY_ERR_ARG, "synth: image buffer %dx%dx%d, want %dx%dx3", im->w, im->h, im->c, S, S);
+    uint64_t rng = p->seed * 0x100000001b3ULL + (uint64_t)index * 2654435761ULL + (val ? 7919 : 0);
     cairo_surface_t *surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, S, S);
+    if (cairo_surface_status(surf) != CAIRO_STATUS_SUCCESS) {
+        cairo_surface_destroy(surf);
+        return cy_fail(err, CY_ERR_MEMORY, "synth: cannot draw a %dx%d image", S, S);
+    }
     cairo_t *cr = cairo_create(surf);
     background(cr, &rng, S);
     int n = 1 + (int)(next_u64(&rng) % (uint64_t)p->max_objects), kept = 0;
-    int cls[64];
-    box boxes[64];
-    for (int i = 0; i < n && i < 64; i++) {
-        int c = (int)(next_u64(&rng) % CY_SYNTH_CLASSES);
-        double r = uniform(&rng, 0.04, 0.22) * S, cx = uniform(&rng, 0, S), cy = uniform(&rng, 0, S);
-        double a = uniform(&rng, 0, 2 * M_PI);
+    box boxes[CY_SYNTH_MAX_OBJECTS];
+    for (int i = 0; i < n && i < CY_SYNTH_MAX_OBJECTS; i++) {
+        cy_synth_object o;
+        o.cls = (int)(next_u64(&rng) % CY_SYNTH_CLASSES);
+        o.r = uniform(&rng, 0.04, 0.22) * S, o.cx = uniform(&rng, 0, S), o.cy = uniform(&rng, 0, S);
+        o.a = uniform(&rng, 0, 2 * M_PI);
         /* the box before drawing: skip a shape that would hide an earlier one */
-        box nb = {cx - r, cy - r, cx + r, cy + r};
+        box nb = {o.cx - o.r, o.cy - o.r, o.cx + o.r, o.cy + o.r};
         int hides = 0;
         for (int j = 0; j < kept; j++) {
             double iw = fmin(nb.x2, boxes[j].x2) - fmax(nb.x1, boxes[j].x1);
@@ -148,10 +98,13 @@ static cy_status make_image(const char *root, const char *split, int index, uint
         }
         if (hides) continue;
         cairo_set_source_rgb(cr, uniform(&rng, 0, 1), uniform(&rng, 0, 1), uniform(&rng, 0, 1));
-        box b = draw_shape(cr, c, cx, cy, r, a);
-        b.x1 = fmax(b.x1, 0), b.y1 = fmax(b.y1, 0), b.x2 = fmin(b.x2, S), b.y2 = fmin(b.y2, S);
+        double bb[4];
+        cy_synth_path(cr, &o);
+        cairo_fill(cr);
+        cy_synth_box(&o, bb);
+        box b = {fmax(bb[0], 0), fmax(bb[1], 0), fmin(bb[2], S), fmin(bb[3], S)};
         if (b.x2 - b.x1 < 4 || b.y2 - b.y1 < 4) continue; /* mostly outside the image */
-        cls[kept] = c;
+        obj[kept] = o;
         boxes[kept++] = b;
     }
     cairo_surface_flush(surf);
@@ -171,21 +124,74 @@ static cy_status make_image(const char *root, const char *split, int index, uint
         }
     cairo_destroy(cr);
     cairo_surface_destroy(surf);
+    *n_out = kept;
+    return CY_OK;
+}
+
+/* the detection row: the drawn box clipped to the image, as cx cy w h */
+static void write_box(FILE *f, const cy_synth_object *o, int S) {
+    double bb[4];
+    cy_synth_box(o, bb);
+    box b = {fmax(bb[0], 0), fmax(bb[1], 0), fmin(bb[2], S), fmin(bb[3], S)};
+    fprintf(f, "%d %.6f %.6f %.6f %.6f\n", o->cls, (b.x1 + b.x2) / 2 / S, (b.y1 + b.y2) / 2 / S, (b.x2 - b.x1) / S,
+            (b.y2 - b.y1) / S);
+}
+
+/* the segment row: the clipped outline; none when its box is under 4 px */
+static cy_status write_polygon(FILE *f, const cy_synth_object *o, int S, cy_error *err) {
+    double *xy;
+    int n;
+    CY_TRY(cy_synth_polygon(o, S, &xy, &n, err));
+    double x1 = S, y1 = S, x2 = 0, y2 = 0;
+    for (int k = 0; k < n; k++)
+        x1 = fmin(x1, xy[2 * k]), x2 = fmax(x2, xy[2 * k]), y1 = fmin(y1, xy[2 * k + 1]), y2 = fmax(y2, xy[2 * k + 1]);
+    if (n >= 3 && x2 - x1 >= 4 && y2 - y1 >= 4) {
+        fprintf(f, "%d", o->cls);
+        for (int k = 0; k < n; k++) fprintf(f, " %.6f %.6f", xy[2 * k] / S, xy[2 * k + 1] / S);
+        fputc('\n', f);
+    }
+    free(xy);
+    return CY_OK;
+}
+
+static cy_status write_labels(const char *path, const cy_synth_object *obj, int n, int S, int segment,
+                              cy_error *err) {
+    cy_atomic_file f;
+    CY_TRY(cy_atomic_open(&f, path, err));
+    cy_status st = CY_OK;
+    for (int i = 0; i < n && st == CY_OK; i++) {
+        if (segment) st = write_polygon(f.f, &obj[i], S, err);
+        else write_box(f.f, &obj[i], S);
+    }
+    if (st != CY_OK) {
+        cy_atomic_abort(&f);
+        return st;
+    }
+    return cy_atomic_commit(&f, err);
+}
+
+static cy_status make_image(const char *root, const char *split, int index, const cy_synth_params *p, cy_image *im,
+                            cy_error *err) {
+    cy_synth_object obj[CY_SYNTH_MAX_OBJECTS];
+    int n;
+    CY_TRY(cy_synth_image(p, split[0] == 'v', index, im, obj, &n, err));
     char path[4096];
     snprintf(path, sizeof path, "%s/images/%s/%06d.jpg", root, split, index);
     CY_TRY(cy_image_write_jpeg(path, im, 92, err));
     snprintf(path, sizeof path, "%s/labels/%s/%06d.txt", root, split, index);
-    return write_labels(path, cls, boxes, kept, S, err);
+    return write_labels(path, obj, n, p->imgsz, p->segment, err);
 }
 
+/* the YAML's first line: which generator and parameters made the set */
 static void marker(char *buf, size_t cap, const cy_synth_params *p) {
-    snprintf(buf, cap, "# cyolo synth v%d n_train=%d n_val=%d imgsz=%d max_objects=%d seed=%llu", SYNTH_VERSION,
-             p->n_train, p->n_val, p->imgsz, p->max_objects, (unsigned long long)p->seed);
+    snprintf(buf, cap, "# cyolo synth%s v%d n_train=%d n_val=%d imgsz=%d max_objects=%d seed=%llu",
+             p->segment ? "-seg" : "", SYNTH_VERSION, p->n_train, p->n_val, p->imgsz, p->max_objects,
+             (unsigned long long)p->seed);
 }
 
 static int already_there(const char *root, const cy_synth_params *p) {
     char path[4096], want[256], line[256] = "";
-    snprintf(path, sizeof path, "%s/synth.yaml", root);
+    snprintf(path, sizeof path, "%s/%s", root, cy_synth_yaml_name(p));
     FILE *f = fopen(path, "r");
     if (!f) return 0;
     int ok = fgets(line, sizeof line, f) != NULL;
@@ -197,7 +203,8 @@ static int already_there(const char *root, const cy_synth_params *p) {
 
 cy_status cy_synth_generate(const char *root, const cy_synth_params *pp, cy_error *err) {
     cy_synth_params p = pp ? *pp : cy_synth_default_params();
-    if (p.n_train < 1 || p.n_val < 1 || p.imgsz < 32 || p.imgsz > 4096 || p.max_objects < 1 || p.max_objects > 64)
+    if (p.n_train < 1 || p.n_val < 1 || p.imgsz < 32 || p.imgsz > 4096 || p.max_objects < 1 ||
+        p.max_objects > CY_SYNTH_MAX_OBJECTS || (p.segment != 0 && p.segment != 1))
         return cy_fail(err, CY_ERR_ARG, "synth: invalid parameters");
     if (already_there(root, &p)) return CY_OK;
     static const char *dirs[4] = {"images/train", "images/val", "labels/train", "labels/val"};
@@ -209,12 +216,12 @@ cy_status cy_synth_generate(const char *root, const cy_synth_params *pp, cy_erro
     cy_image im;
     CY_TRY(cy_image_alloc(&im, p.imgsz, p.imgsz, 3, err));
     cy_status st = CY_OK;
-    for (int i = 0; i < p.n_train && st == CY_OK; i++) st = make_image(root, "train", i, p.seed, &p, &im, err);
-    for (int i = 0; i < p.n_val && st == CY_OK; i++) st = make_image(root, "val", i, p.seed, &p, &im, err);
+    for (int i = 0; i < p.n_train && st == CY_OK; i++) st = make_image(root, "train", i, &p, &im, err);
+    for (int i = 0; i < p.n_val && st == CY_OK; i++) st = make_image(root, "val", i, &p, &im, err);
     cy_image_free(&im);
     CY_TRY(st);
     /* the YAML last: its marker line says the set is complete */
-    snprintf(path, sizeof path, "%s/synth.yaml", root);
+    snprintf(path, sizeof path, "%s/%s", root, cy_synth_yaml_name(&p));
     cy_atomic_file f;
     CY_TRY(cy_atomic_open(&f, path, err));
     char m[256];

@@ -6,7 +6,6 @@
 #include <unistd.h>
 #include "data/loader.h"
 #include "data/multi_scale.h"
-#include "data/synth.h"
 #include "engine/checkpoint.h"
 #include "engine/distill_setup.h"
 #include "engine/optim.h"
@@ -26,16 +25,7 @@ static double now_s(void) {
 }
 
 cy_status cy_resolve_data(const char *data, char *out, size_t cap, cy_error *err) {
-    if (data && *data && strcmp(data, "synth.yaml") && strcmp(data, "synth")) {
-        snprintf(out, cap, "%s", data);
-        return CY_OK;
-    }
-    const char *base = getenv("CYOLO_DATASETS");
-    char root[4096];
-    snprintf(root, sizeof root, "%s/synth", base && *base ? base : "datasets");
-    CY_TRY(cy_synth_generate(root, NULL, err));
-    snprintf(out, cap, "%s/synth.yaml", root);
-    return CY_OK;
+    return cy_resolve_data_task(data, "detect", out, cap, err);
 }
 
 typedef struct {

@@ -8,13 +8,13 @@
 #define CY_ENGINE_TRAINER_H
 #include <stdio.h>
 #include "engine/args.h"
+#include "engine/builtin_data.h"
 
 /* log: progress lines (stdout). save_dir (may be NULL) receives the run folder. */
 cy_status cy_train_run(const cy_args *args, FILE *log, char *save_dir, size_t save_dir_cap, cy_error *err);
 
-/* The dataset YAML a data= argument means: the built-in synthetic set
- * (generated on first use under $CYOLO_DATASETS or ./datasets) for "" or
- * "synth.yaml", else the argument. */
+/* The dataset YAML a data= argument means for task=detect:
+ * cy_resolve_data_task(data, "detect", ...) (engine/builtin_data.h). */
 cy_status cy_resolve_data(const char *data, char *out, size_t cap, cy_error *err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "io/plot_draw.h"
+#include "io/plot_masks_grid.h"
 
 #define MAX_SIZE 1920
 #define MAX_SUBPLOTS 16
@@ -27,6 +28,12 @@ void cy_plot_images_size(int n, int h, int w, int *out_w, int *out_h) {
 
 cy_status cy_plot_images(const float *x, int n, int h, int w, const cy_plot_box *boxes, int nboxes,
                          const char *const *paths, char *const *names, int nc, const char *path, cy_error *err) {
+    return cy_plot_images_masks(x, n, h, w, boxes, nboxes, NULL, paths, names, nc, path, err);
+}
+
+cy_status cy_plot_images_masks(const float *x, int n, int h, int w, const cy_plot_box *boxes, int nboxes,
+                               const cy_plot_masks *masks, const char *const *paths, char *const *names, int nc,
+                               const char *path, cy_error *err) {
     if (n < 1 || h < 1 || w < 1) return cy_fail(err, CY_ERR_ARG, "%s: no images to plot", path);
     int ns, ch, cw;
     double scale;
@@ -97,6 +104,13 @@ cy_status cy_plot_images(const float *x, int n, int h, int w, const cy_plot_box 
             double x1 = ox + (b->cx - b->w / 2) * cw, y1 = oy + (b->cy - b->h / 2) * ch;
             double x2 = ox + (b->cx + b->w / 2) * cw, y2 = oy + (b->cy + b->h / 2) * ch;
             cy_plot_box_label(cr, floor(x1), floor(y1), floor(x2), floor(y2), rgb, lw, label);
+        }
+        /* over the cell's boxes and labels, as plot_images blends them */
+        cy_status st = cy_plot_cell_masks(cairo_get_target(cr), (int)ox, (int)oy, ch, cw, i, n, boxes, nboxes, masks,
+                                          err);
+        if (st != CY_OK) {
+            cairo_destroy(cr);
+            return st;
         }
     }
     return cy_plot_save(cr, path, err);
