@@ -40,7 +40,7 @@ static void run(const char *name, cJSON *info, int step) {
     cy_model_zero_grad(m, &err);
     CHECK(cy_model_loss_masks(m, ws, &t, &masks, cy_e2e_weights_at(0, 100), 1, &lo, &err) == CY_OK, "loss: %s",
           err.msg);
-    CHECK(lo.nitems == 5 && !strcmp(lo.names[1], "seg_loss") && !strcmp(lo.names[4], "sem_loss"), "%s: item names",
+    CHECK(lo.nitems == 5 && !strcmp(lo.names[1], "seg_loss") && !strcmp(lo.names[3], "dfl_loss") && !strcmp(lo.names[4], "sem_loss"), "%s: item names",
           name);
     float lv[5], li[5];
     for (int i = 0; i < 5; i++) lv[i] = (float)lo.loss[i], li[i] = (float)lo.items[i];

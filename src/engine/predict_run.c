@@ -9,7 +9,6 @@
 #include "engine/checkpoint.h"
 #include "engine/predict_run_masks.h"
 #include "engine/run_dir.h"
-#include "engine/task_support.h"
 #include "io/atomic.h"
 #include "io/image.h"
 #include "io/plot_pred_masks.h"
@@ -115,7 +114,6 @@ cy_status cy_predict_run(const cy_args *args, FILE *log, char *save_dir, size_t 
         st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, NULL, 1, &m, err)
                                                 : cy_model_create(&m, model_path, NULL, err);
     }
-    if (st == CY_OK) st = cy_require_eval_task(m, model_path, "used for prediction", err);
     cy_model_summary ms = {0};
     int nm = 0;
     if (st == CY_OK) {

@@ -1,7 +1,6 @@
 #include "engine/pretrained.h"
 #include <string.h>
 #include "engine/checkpoint.h"
-#include "engine/task_support.h"
 #include "io/pt.h"
 #include "io/pt_value.h"
 
@@ -73,7 +72,6 @@ cy_status cy_train_models_create(const char *model_arg, const char *pretrained, 
         }
         if ((st = cy_model_create(train, model_arg, mp, err)) == CY_OK) st = cy_model_create(val, model_arg, mp, err);
     }
-    if (st == CY_OK) st = cy_require_detect_task(*train, model_arg, "trained", err);
     if (st == CY_OK && weights) st = transfer_from(*train, weights, log, err);
     if (st != CY_OK) {
         cy_model_free(*train);

@@ -6,8 +6,10 @@
 #include <unistd.h>
 #include "data/loader.h"
 #include "data/multi_scale.h"
+#include "engine/builtin_data.h"
 #include "engine/checkpoint.h"
 #include "engine/distill_setup.h"
+#include "engine/metrics.h"
 #include "engine/optim.h"
 #include "engine/pretrained.h"
 #include "engine/run_dir.h"
@@ -163,7 +165,7 @@ static cy_status final_validation(run_state *s, const char *dir, int enabled, in
     cy_status st = cy_validate(best, s->val_loader, s->val, nc, &vp, &vr, err);
     if (st == CY_OK) {
         cy_val_print(log, &vr, s->val, single_cls ? NULL : s->ds->names, nc);
-        cy_det_metrics_free(&vr.metrics);
+        cy_val_result_free(&vr);
     }
     cy_model_free(best);
     return st;
@@ -219,7 +221,9 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     double dis = getf(&r, "dis");
     const char *distill_weights = gets_(&r, "distill_weights"), *distill_precision = gets_(&r, "distill_precision");
     double gain_box = getf(&r, "box"), gain_cls = getf(&r, "cls"), gain_dfl = getf(&r, "dfl");
-    const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze");
+    const char *cache = gets_(&r, "cache"), *freeze = gets_(&r, "freeze"), *task_arg = gets_(&r, "task");
+    int overlap_mask = getb(&r, "overlap_mask");
+    long mask_ratio = geti(&r, "mask_ratio");
     double hours = 0;
     int hours_null = 1;
     if (r.st == CY_OK) r.st = cy_args_get_float(args, "time", &hours, &hours_null, err);
@@ -237,8 +241,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     if (epochs < 1 || batch < 1 || imgsz < 32 || imgsz % 32 || nbs < 1)
         return cy_fail(err, CY_ERR_ARG, "epochs and batch must be >= 1, imgsz a multiple of 32 (got imgsz=%ld)", imgsz);
     if (!(fraction > 0)) return cy_fail(err, CY_ERR_ARG, "fraction=%g must be > 0", fraction);
+    if (mask_ratio < 1 || imgsz % mask_ratio)
+        return cy_fail(err, CY_ERR_ARG, "mask_ratio=%ld must be >= 1 and divide imgsz=%ld", mask_ratio, imgsz);
     char data[4096], dir[4096];
-    cy_status st = cy_resolve_data(data_arg, data, sizeof data, err);
+    /* the built-in data behind an empty data= depends on the task, known
+     * before the model is built from task= or a "-seg" model name */
+    const char *task_guess = !strcmp(task_arg, "segment") || strstr(model_path, "-seg") ? "segment" : "detect";
+    cy_status st = cy_resolve_data_task(data_arg, task_guess, data, sizeof data, err);
     if (st == CY_OK) st = cy_dataset_load(&s.ds, data, NULL, err);
     if (st != CY_OK) goto done;
     int nc = single_cls ? 1 : s.ds->nc;
@@ -250,6 +259,18 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             (st = cy_checkpoint_load_model(resume_path, &mp, 1, &s.val_model, err)) != CY_OK)
             goto done;
     } else if ((st = cy_train_models_create(model_path, pretrained, &mp, log, &s.model, &s.val_model, err)) != CY_OK) {
+        goto done;
+    }
+    cy_model_summary msum;
+    cy_model_summarize(s.model, &msum);
+    const int segment = msum.task == CY_TASK_SEGMENT;
+    if (strcmp(task_arg, "detect") && strcmp(task_arg, cy_task_name(msum.task))) {
+        st = cy_fail(err, CY_ERR_ARG, "task=%s, but %s is a %s model", task_arg, model_path, cy_task_name(msum.task));
+        goto done;
+    }
+    if (segment && multi_scale > 0) {
+        st = cy_fail(err, CY_ERR_UNSUPPORTED, "multi_scale=%g: segment models train at one size in this build",
+                     multi_scale);
         goto done;
     }
     if ((st = cy_loader_check_channels(s.model->channels, model_path, err)) != CY_OK ||
@@ -265,6 +286,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     }
     cy_scan_params sp = cy_scan_default_params();
     sp.fraction = fraction, sp.single_cls = single_cls, sp.threads = (int)workers, sp.prefix = "train: ";
+    sp.segments = segment;
     if ((st = cy_split_scan(&s.train, s.ds, "train", &sp, err)) != CY_OK) goto done;
     sp.fraction = 1.0, sp.prefix = "val: ";
     if ((st = cy_split_scan(&s.val, s.ds, "val", &sp, err)) != CY_OK) goto done;
@@ -283,7 +305,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             if (slash) *slash = 0;
             else snprintf(dir, sizeof dir, ".");
         }
-    } else if ((st = cy_run_dir(project, "detect", name, "train", exist_ok, dir, sizeof dir, err)) != CY_OK) {
+    } else if ((st = cy_run_dir(project, cy_task_name(msum.task), name, "train", exist_ok, dir, sizeof dir, err)) !=
+               CY_OK) {
         goto done;
     }
     if (save_dir) snprintf(save_dir, save_dir_cap, "%s", dir);
@@ -326,11 +349,14 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         if ((st = cy_optim_create(&s.distill_opt, pe, npe, cy_distill_nparams(s.distill), &op, err)) != CY_OK)
             goto done;
     }
-    const int nloss = s.distill ? 4 : 3; /* box, cls, dfl (, dis) */
+    int nmodel_loss;
+    const char *const *loss_names = cy_model_loss_names(s.model, &nmodel_loss);
+    const int nloss = nmodel_loss + (s.distill ? 1 : 0); /* the model's items (, dis) */
     int cache_ram = strcmp(cache, "False") && strcmp(cache, "");  /* True, ram, disk: RAM here */
     cy_loader_params lp = {.imgsz = (int)imgsz, .augment = 1, .hyp = hyp, .seed = (uint64_t)seed,
                            .workers = (int)workers, .cache_ram = cache_ram, .rect = rect, .pad = 0.0,
-                           .batch = (int)batch};
+                           .batch = (int)batch, .segments = segment, .mask_ratio = (int)mask_ratio,
+                           .overlap_mask = overlap_mask};
     if ((st = cy_loader_create(&s.train_loader, s.train, &lp, err)) != CY_OK) goto done;
     if (!cy_loader_can_shuffle(s.train_loader))
         fprintf(log, "WARNING 'rect=True' is incompatible with DataLoader shuffle, setting shuffle=False\n");
@@ -346,12 +372,15 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     const char *names[64];
     char lrnames[16][16];
     int ncol = 0;
-    static const char *loss_cols[2][4] = {{"train/box_loss", "train/cls_loss", "train/dfl_loss", "train/dis_loss"},
-                                          {"val/box_loss", "val/cls_loss", "val/dfl_loss", "val/dis_loss"}};
-    static const char *metric_cols[] = {"metrics/precision(B)", "metrics/recall(B)", "metrics/mAP50(B)",
-                                        "metrics/mAP50-95(B)"};
+    char loss_cols[2][CY_SEG_ITEMS + 1][24];
+    for (int i = 0; i < nloss; i++) {
+        const char *ln = i < nmodel_loss ? loss_names[i] : "dis_loss";
+        snprintf(loss_cols[0][i], sizeof loss_cols[0][i], "train/%s", ln);
+        snprintf(loss_cols[1][i], sizeof loss_cols[1][i], "val/%s", ln);
+    }
+    const int nmetric = segment ? CY_SEG_NKEYS : 4; /* SegmentMetrics' keys: (B) then (M) */
     for (int i = 0; i < nloss; i++) names[ncol++] = loss_cols[0][i];
-    for (int i = 0; i < 4; i++) names[ncol++] = metric_cols[i];
+    for (int i = 0; i < nmetric; i++) names[ncol++] = cy_seg_metric_keys[i];
     for (int i = 0; i < nloss; i++) names[ncol++] = loss_cols[1][i];
     for (int g = 0; g < ngroups && g < 16; g++) {
         snprintf(lrnames[g], sizeof lrnames[g], "lr/pg%d", g);
@@ -384,9 +413,9 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         fprintf(log, "Resuming training %s from epoch %d to %ld total epochs\n", resume_path, start_epoch + 1, epochs);
     }
-    fprintf(log, "\n%11s%11s%11s%11s%11s%s%11s%11s\n", "Epoch", "GPU_mem", "box_loss", "cls_loss", "dfl_loss",
-            s.distill ? "   dis_loss" : "",
-            "Instances", "Size");
+    fprintf(log, "\n%11s%11s", "Epoch", "GPU_mem");
+    for (int i = 0; i < nloss; i++) fprintf(log, "%11s", i < nmodel_loss ? loss_names[i] : "dis_loss");
+    fprintf(log, "%11s%11s\n", "Instances", "Size");
     for (int epoch = start_epoch; epoch < epochs && st == CY_OK; epoch++) {
         double lf;
         if ((st = cy_lr_lambda(&sched, epoch, &lf, err)) != CY_OK || (st = cy_optim_schedule_epoch(s.opt, lf, err)) ||
@@ -400,8 +429,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         ctx.e2e = cy_e2e_weights_at(epoch, (int)epochs);
         cy_loader_epoch(s.train_loader, epoch, 1); /* no shuffle with rect batches of different shapes */
-        double tl[4] = {0, 0, 0, 0}, t_epoch = now_s();
-        char lt[64];
+        double tl[CY_SEG_ITEMS + 1] = {0}, t_epoch = now_s();
+        char lt[96];
         int inst = 0, seen = 0;
         for (int i = 0; i < nb && st == CY_OK; i++) {
             int64_t ni = i + (int64_t)nb * epoch;
@@ -420,6 +449,13 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                                                               ni, &s.ms_buf, &s.ms_cap, err)) != CY_OK)
                 break;
             if ((st = cy_targets_from_rows(&t, b.targets, b.ntargets, b.n, nc, err)) != CY_OK) break;
+            cy_seg_masks bm = {.overlap = b.overlap, .h = b.mask_h, .w = b.mask_w, .masks = b.masks};
+            if (segment && !b.masks) {
+                cy_targets_free(&t);
+                st = cy_fail(err, CY_ERR_ARG, "internal: the train loader gave a segment batch without masks");
+                break;
+            }
+            ctx.masks = segment ? &bm : NULL;
             st = cy_train_step(s.model, &ctx, b.x, b.n, b.h, b.w, &t, &lo, err);
             cy_targets_free(&t);
             if (st == CY_OK && plots && cy_train_plot_iteration(ni, nb, (int)epochs, (int)close_mosaic)) {
@@ -427,8 +463,8 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
                 snprintf(stem, sizeof stem, "train_batch%lld", (long long)ni);
                 st = cy_plot_batch_labels(&b, s.train, plot_names, nc, dir, stem, err);
             }
-            for (int k = 0; k < 3; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
-            tl[3] = (tl[3] * i + ctx.dis_loss) / (i + 1);
+            for (int k = 0; k < nmodel_loss; k++) tl[k] = (tl[k] * i + lo.items[k]) / (i + 1); /* running mean */
+            tl[nmodel_loss] = (tl[nmodel_loss] * i + ctx.dis_loss) / (i + 1);
             inst = b.ntargets;
             seen += b.n;
             if (tty) { /* Ultralytics-style bar: row, percent, count, elapsed<eta, it/s */
@@ -466,20 +502,21 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
             if ((st = copy_ema(&s, err)) != CY_OK ||
                 (st = cy_validate(s.val_model, s.val_loader, s.val, nc, &vp, &vr, err)) != CY_OK)
                 break;
-            fprintf(log, "%22s%11s%11s%11s%11s%11s%11s\n", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
+            fprintf(log, "%22s%11s%11s%11s%11s%11s%11s", "Class", "Images", "Instances", "Box(P", "R", "mAP50",
                     "mAP50-95)");
-            fprintf(log, "%22s%11d%11d%11.3g%11.3g%11.3g%11.3g\n", "all", vr.images, vr.instances, vr.metrics.mp,
-                    vr.metrics.mr, vr.metrics.map50, vr.metrics.map);
-            vals[nloss] = vr.metrics.mp, vals[nloss + 1] = vr.metrics.mr, vals[nloss + 2] = vr.metrics.map50;
-            vals[nloss + 3] = vr.metrics.map;
-            for (int k = 0; k < 3; k++) vals[nloss + 4 + k] = vr.loss[k];
-            fitness = vr.metrics.fitness;
-            cy_det_metrics_free(&vr.metrics);
+            if (vr.has_masks) fprintf(log, "%11s%11s%11s%11s", "Mask(P", "R", "mAP50", "mAP50-95)");
+            fprintf(log, "\n%22s%11d%11d", "all", vr.images, vr.instances);
+            for (int k = 0; k < vr.nkeys; k++) fprintf(log, "%11.3g", vr.values[k]);
+            fputc('\n', log);
+            for (int k = 0; k < nmetric && k < vr.nkeys; k++) vals[nloss + k] = vr.values[k];
+            for (int k = 0; k < vr.nloss && k < nmodel_loss; k++) vals[nloss + nmetric + k] = vr.loss[k];
+            fitness = vr.fitness;
+            cy_val_result_free(&vr);
         }
         for (int g = 0; g < ngroups && g < 16; g++) {
             cy_optim_group grp;
             cy_optim_get_group(s.opt, g, &grp, err);
-            vals[2 * nloss + 4 + g] = grp.lr;
+            vals[2 * nloss + nmetric + g] = grp.lr;
         }
         if ((st = cy_results_csv_append(dir, epoch + 1, now_s() - t_start, names, vals, ncol, err)) != CY_OK) break;
         if (plots) {

@@ -5,7 +5,6 @@
  * matrices, curves and first batches go to runs/<task>/val, val2, ... */
 #include <string.h>
 #include "data/loader.h"
-#include "engine/task_support.h"
 #include "engine/checkpoint.h"
 #include "engine/run_dir.h"
 #include "engine/trainer.h"
@@ -83,7 +82,6 @@ cy_status cy_val_run(const cy_args *args, FILE *log, cy_error *err) {
         st = cy_is_checkpoint_path(model_path) ? cy_checkpoint_load_model(model_path, &mp, 1, &m, err)
                                                 : cy_model_create(&m, model_path, &mp, err);
     }
-    if (st == CY_OK) st = cy_require_eval_task(m, model_path, "validated", err);
     cy_model_summary s = {0};
     if (st == CY_OK) {
         cy_model_summarize(m, &s);

@@ -38,24 +38,26 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
         cy_predict_params pp = {.max_det = p->max_det};
         if ((st = cy_loader_batch(loader, b, p->batch, &batch, err)) != CY_OK) break;
         if ((st = cy_model_forward(m, batch.x, batch.n, batch.h, batch.w, &pp, &o, err)) != CY_OK) break;
-        /* losses on the same forward (segment models: the detection terms
-         * until the segment loss lands) */
+        if (nm && !batch.masks && (st = cy_val_masks_from_records(&batch, split, &masks, err)) != CY_OK) break;
+        /* losses on the same forward */
         cy_targets t;
         cy_model_loss_out lo;
+        cy_seg_masks sm = {.overlap = batch.overlap, .h = batch.mask_h, .w = batch.mask_w, .masks = batch.masks};
         if ((st = cy_targets_from_rows(&t, batch.targets, batch.ntargets, batch.n, nc, err)) != CY_OK) break;
-        st = cy_model_loss(m, ws, &t, cy_e2e_weights_at(0, 1), 0, &lo, err);
+        st = cy_model_loss_masks(m, ws, &t, nm ? &sm : NULL, cy_e2e_weights_at(0, 1), 0, &lo, err);
         cy_targets_free(&t);
         if (st != CY_OK) break;
-        for (int k = 0; k < 3; k++) out->loss[k] += lo.items[k];
+        out->nloss = lo.nitems;
+        out->loss_names = lo.names;
+        for (int k = 0; k < lo.nitems; k++) out->loss[k] += lo.items[k];
         nbatches++;
         if (nm && (st = cy_model_proto(m, &proto, err)) != CY_OK) break;
-        if (nm && !batch.masks && (st = cy_val_masks_from_records(&batch, split, &masks, err)) != CY_OK) break;
         st = cy_val_stats_add(stats, &batch, split, &o, m->end2end, nm ? proto.data : NULL, b, err);
         cy_array_free(&o);
         cy_array_free(&proto);
     }
     if (st == CY_OK) {
-        for (int k = 0; k < 3; k++) out->loss[k] /= nbatches > 0 ? nbatches : 1;
+        for (int k = 0; k < out->nloss; k++) out->loss[k] /= nbatches > 0 ? nbatches : 1;
         st = cy_val_stats_finish(stats, out, err);
     }
 done:

@@ -43,7 +43,9 @@ typedef struct {
     const char *const *keys;
     double values[CY_SEG_NKEYS];
     double fitness;         /* detect: mAP50-95(B); segment: mAP50-95(B) + mAP50-95(M) */
-    double loss[3];         /* mean box, cls, dfl over batches (the logged items) */
+    int nloss;              /* 3 (box, cls, dfl) or 5 for segment models (box, seg, cls, dfl, sem) */
+    const char *const *loss_names; /* "box_loss", ... as the model's loss names them */
+    double loss[5];         /* mean logged items over batches */
     int images, instances;
 } cy_val_result;
 

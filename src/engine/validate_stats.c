@@ -247,10 +247,13 @@ static cy_status plot_metrics(const cy_val_stats *s, const cy_val_result *r, cy_
 }
 
 cy_status cy_val_stats_finish(cy_val_stats *s, cy_val_result *out, cy_error *err) {
-    double loss[3];
+    double loss[5];
+    const int nloss = out->nloss;
+    const char *const *names = out->loss_names;
     memcpy(loss, out->loss, sizeof loss);
     memset(out, 0, sizeof *out);
     memcpy(out->loss, loss, sizeof loss);
+    out->nloss = nloss, out->loss_names = names;
     out->images = s->images, out->instances = s->instances;
     out->keys = cy_seg_metric_keys; /* its first four are the (B) keys */
     if (s->seg) {

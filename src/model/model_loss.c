@@ -49,15 +49,15 @@ static cy_status branch_read(cy_model *m, int one2one, int want_grad, branch_io 
     return CY_OK;
 }
 
+/* The trainers' names (8.4.37's DetectionTrainer / SegmentationTrainer):
+ * "dfl_loss" also for YOLO26's L1 term, where 8.4.190 says "l1_loss". */
 static const char *const DET_NAMES[] = {"box_loss", "cls_loss", "dfl_loss"};
-static const char *const E2E_NAMES[] = {"box_loss", "cls_loss", "l1_loss"};
 static const char *const SEG_NAMES[] = {"box_loss", "seg_loss", "cls_loss", "dfl_loss", "sem_loss"};
-static const char *const SEG_E2E_NAMES[] = {"box_loss", "seg_loss", "cls_loss", "l1_loss", "sem_loss"};
 
 const char *const *cy_model_loss_names(const cy_model *m, int *n) {
-    const int seg = m->task == CY_TASK_SEGMENT, l1 = m->reg_max == 1;
+    const int seg = m->task == CY_TASK_SEGMENT;
     *n = seg ? CY_SEG_ITEMS : 3;
-    return seg ? (l1 ? SEG_E2E_NAMES : SEG_NAMES) : (l1 ? E2E_NAMES : DET_NAMES);
+    return seg ? SEG_NAMES : DET_NAMES;
 }
 
 /* The segment parts the loss reads besides the branches: prototypes and, in
