@@ -8,6 +8,7 @@
  * reference cyolo follows, does not; see tools/FLOPS_RULE.md). */
 #include <cjson/cJSON.h>
 #include "cyolo.h"
+#include "engine/pretrained.h"
 #include "model/model.h"
 #include "test_ref.h"
 
@@ -74,7 +75,32 @@ done:
     cy_model_free(d);
 }
 
+/* pretrained=<detect checkpoint> for a segment model: every detection tensor
+ * (same names and shapes) is taken over, the segment parts keep their own. */
+static void transfer_from_detect(void) {
+    cy_model *det = create("yolo26n.yaml"), *seg = create("yolo26n-seg.yaml");
+    if (!det || !seg) return;
+    for (size_t i = 0; i < det->nparams; i++) det->params[i] = (float)(i % 97) * 0.01f;
+    int k = cy_model_find_entry(seg, "model.23.proto.cv1.conv.weight");
+    const float keep = k >= 0 ? seg->params[seg->entries[k].offset] : 0;
+    int n = 0;
+    cy_model_transfer(seg, det, &n);
+    CHECK(n == det->nentries, "transferred %d of the detector's %d entries", n, det->nentries);
+    int same = 1;
+    for (int e = 0; e < det->nentries; e++) {
+        int j = cy_model_find_entry(seg, det->entries[e].name);
+        if (j < 0 || det->entries[e].kind != CY_ENTRY_PARAM) continue;
+        same &= !memcmp(seg->params + seg->entries[j].offset, det->params + det->entries[e].offset,
+                        det->entries[e].numel * sizeof(float));
+    }
+    CHECK(same, "the transferred values equal the detector's");
+    CHECK(k >= 0 && seg->params[seg->entries[k].offset] == keep, "Proto keeps its own weights");
+    cy_model_free(det);
+    cy_model_free(seg);
+}
+
 int main(void) {
+    transfer_from_detect();
     char *text = test_slurp("tests/fixtures/seg/model_info_seg.json");
     CHECK(text != NULL, "cannot read tests/fixtures/seg/model_info_seg.json");
     cJSON *root = text ? cJSON_Parse(text) : NULL;
