@@ -6,6 +6,7 @@
  * "very cheap" model, which skips them) */
 #pragma GCC optimize("vect-cost-model=dynamic", "fp-contract=off")
 #include "data/augment.h"
+#include "data/augment_seg.h"
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,7 @@ void cy_aug_sample_free(cy_aug_sample *s) {
     free(s->boxes);
     s->boxes = NULL;
     s->n = s->cap = 0;
+    cy_polygons_free(&s->seg);
 }
 
 cy_status cy_aug_sample_reserve(cy_aug_sample *s, int cap, cy_error *err) {
@@ -118,6 +120,10 @@ cy_status cy_aug_sample_copy(cy_aug_sample *dst, const cy_aug_sample *src, cy_er
     }
     if (src->n) memcpy(dst->boxes, src->boxes, sizeof *src->boxes * (size_t)src->n);
     dst->n = src->n;
+    if (cy_polygons_copy(&dst->seg, &src->seg, err) != CY_OK) {
+        cy_aug_sample_free(dst);
+        return err ? err->status : CY_ERR_MEMORY;
+    }
     return CY_OK;
 }
 
@@ -175,6 +181,10 @@ cy_status cy_aug_load_resize(cy_aug_sample *s, int imgsz, cy_error *err) {
     for (int i = 0; i < s->n; i++) {
         s->boxes[i].x1 *= rx, s->boxes[i].x2 *= rx;
         s->boxes[i].y1 *= ry, s->boxes[i].y2 *= ry;
+    }
+    for (int i = 0; i < s->seg.n; i++) {
+        float *q = cy_aug_seg_pts(&s->seg, i);
+        for (int k = 0, l = cy_aug_seg_len(&s->seg, i); k < l; k++) q[2 * k] *= rx, q[2 * k + 1] *= ry;
     }
     return CY_OK;
 }
@@ -251,6 +261,15 @@ cy_status cy_aug_letterbox(cy_aug_sample *s, int new_h, int new_w,
         b->x1 = (float)(b->x1 * ratio_w) + left, b->x2 = (float)(b->x2 * ratio_w) + left;
         b->y1 = (float)(b->y1 * ratio_h) + top, b->y2 = (float)(b->y2 * ratio_h) + top;
     }
+    /* Instances.scale then add_padding: float32 points times a Python float */
+    const float rw = (float)ratio_w, rh = (float)ratio_h;
+    for (int i = 0; i < s->seg.n; i++) {
+        float *q = cy_aug_seg_pts(&s->seg, i);
+        for (int k = 0, l = cy_aug_seg_len(&s->seg, i); k < l; k++) {
+            q[2 * k] *= rw, q[2 * k + 1] *= rh;
+            q[2 * k] += (float)left, q[2 * k + 1] += (float)top;
+        }
+    }
     if (info) {
         info->ratio_w = ratio_w, info->ratio_h = ratio_h;
         info->left = left, info->top = top;
@@ -271,16 +290,59 @@ int cy_aug_mosaic_border(int imgsz) {
 static inline int imax(int a, int b) { return a > b ? a : b; }
 static inline int imin(int a, int b) { return a < b ? a : b; }
 
+/* Mosaic's labels with polygons (_update_labels, _cat_labels): shifted by
+ * the tile offsets, concatenated (counts unified), clipped to the canvas,
+ * zero-area boxes dropped with their polygons. out->img is made; out's
+ * boxes are empty with room for all. */
+static cy_status mosaic_polygons(const cy_aug_sample *const tiles[4], int rect[4][8], int S,
+                                 cy_aug_sample *out, cy_error *err) {
+    cy_polygons all = {0};
+    cy_status st = CY_OK;
+    for (int i = 0; i < 4 && st == CY_OK; i++) {
+        const cy_aug_sample *t = tiles[i];
+        const float padw = (float)(rect[i][0] - rect[i][4]), padh = (float)(rect[i][1] - rect[i][5]);
+        const int first = all.n;
+        st = cy_aug_seg_concat(&all, &t->seg, NULL, 0, &all, err);
+        for (int k = 0; k < t->n && st == CY_OK; k++) {
+            cy_aug_box b = t->boxes[k];
+            b.x1 += padw, b.x2 += padw, b.y1 += padh, b.y2 += padh;
+            out->boxes[out->n++] = b;
+            cy_aug_seg_shift(&all, first + k, padw, padh);
+        }
+    }
+    uint8_t *keep = st == CY_OK ? malloc((size_t)(out->n > 0 ? out->n : 1)) : NULL;
+    if (st == CY_OK && !keep) st = cy_fail(err, CY_ERR_MEMORY, "mosaic: out of memory");
+    if (st != CY_OK) {
+        cy_polygons_free(&all);
+        cy_aug_sample_free(out);
+        return st;
+    }
+    out->seg = all;
+    const float F = (float)S;
+    for (int i = 0; i < out->n; i++) {
+        cy_aug_box *b = &out->boxes[i];
+        b->x1 = clampf(b->x1, 0, F), b->x2 = clampf(b->x2, 0, F);
+        b->y1 = clampf(b->y1, 0, F), b->y2 = clampf(b->y2, 0, F);
+        cy_aug_seg_clip(&out->seg, i, 0, 0, F, F);
+        keep[i] = (b->x2 - b->x1) * (b->y2 - b->y1) > 0;
+    }
+    cy_aug_sample_compact(out, keep);
+    free(keep);
+    return CY_OK;
+}
+
 cy_status cy_aug_mosaic4_at(const cy_aug_sample *const tiles[4], int imgsz, int xc, int yc,
                             cy_aug_sample *out, cy_error *err) {
     const int s = imgsz, S = 2 * imgsz, cn = tiles[0]->img.c;
     memset(out, 0, sizeof *out);
-    int total = 0;
+    int total = 0, with_seg = 0;
     for (int i = 0; i < 4; i++) {
         if (tiles[i]->img.c != cn || !tiles[i]->img.data)
             return cy_fail(err, CY_ERR_ARG, "mosaic: tile %d has %d channels, tile 0 %d", i,
                            tiles[i]->img.c, cn);
         total += tiles[i]->n;
+        with_seg |= tiles[i]->seg.n > 0;
+        for (int k = 0; k < i; k++) CY_TRY(cy_aug_seg_compatible(tiles[k], tiles[i], "mosaic", err));
     }
     (void)s;
     CY_TRY(cy_image_alloc(&out->img, S, S, cn, err));
@@ -320,6 +382,7 @@ cy_status cy_aug_mosaic4_at(const cy_aug_sample *const tiles[4], int imgsz, int 
             memcpy(out->img.data + (size_t)(r[1] + y) * row + (size_t)r[0] * cn,
                    im->data + ((size_t)(r[5] + y) * im->w + r[4]) * cn, (size_t)cw * cn);
     }
+    if (with_seg) return mosaic_polygons(tiles, rect, S, out, err);
     for (int i = 0; i < 4; i++) {
         float padw = (float)(rect[i][0] - rect[i][4]), padh = (float)(rect[i][1] - rect[i][5]);
         for (int k = 0; k < tiles[i]->n; k++) {
@@ -355,11 +418,17 @@ void cy_aug_affine_sample(const cy_aug_hyp *hyp, cy_aug_rng *rng, cy_aug_affine_
     d->trans_y = cy_aug_rng_uniform(rng, 0.5 - hyp->translate, 0.5 + hyp->translate);
 }
 
-static void mat3_mul(const double a[9], const double b[9], double r[9]) {
+/* numpy's float32 3x3 @ 3x3 (OpenBLAS sgemm): acc = a0 b0, then two fused
+ * multiply-adds, one float32 rounding each */
+static void mat3_mul_f32(const double a[9], const double b[9], double r[9]) {
     double t[9];
     for (int i = 0; i < 3; i++)
-        for (int j = 0; j < 3; j++)
-            t[i * 3 + j] = a[i * 3] * b[j] + a[i * 3 + 1] * b[3 + j] + a[i * 3 + 2] * b[6 + j];
+        for (int j = 0; j < 3; j++) {
+            float acc = (float)a[i * 3] * (float)b[j];
+            acc = fmaf((float)a[i * 3 + 1], (float)b[3 + j], acc);
+            acc = fmaf((float)a[i * 3 + 2], (float)b[6 + j], acc);
+            t[i * 3 + j] = acc;
+        }
     memcpy(r, t, sizeof t);
 }
 
@@ -375,13 +444,12 @@ void cy_aug_affine_matrix(const cy_aug_affine_draw *d, int in_w, int in_h, int o
     double S[9] = {1, (float)tan(d->shear_x * M_PI / 180), 0,
                    (float)tan(d->shear_y * M_PI / 180), 1, 0, 0, 0, 1};
     double T[9] = {1, 0, (float)(d->trans_x * out_w), 0, 1, (float)(d->trans_y * out_h), 0, 0, 1};
-    /* M = T @ S @ R @ P @ C: right to left */
+    /* M = T @ S @ R @ P @ C, evaluated as Python does: left to right */
     double t[9];
-    mat3_mul(P, C, t);
-    mat3_mul(R, t, t);
-    mat3_mul(S, t, t);
-    mat3_mul(T, t, M);
-    for (int i = 0; i < 9; i++) M[i] = (float)M[i];
+    mat3_mul_f32(T, S, t);
+    mat3_mul_f32(t, R, t);
+    mat3_mul_f32(t, P, t);
+    mat3_mul_f32(t, C, M);
 }
 
 int cy_aug_box_candidate(const cy_aug_box *b1, const cy_aug_box *b2, float wh_thr,
@@ -418,6 +486,7 @@ cy_status cy_aug_perspective_apply(cy_aug_sample *s, const cy_aug_affine_draw *d
             cy_aug_warp_affine(&s->img, &out, M, 114);
         cy_aug_sample_set_image(s, &out);
     }
+    if (s->seg.n) return cy_aug_seg_perspective(s, M, out_w, out_h, d->scale, err);
     /* boxes: map the 4 corners, enclose, clip, filter against the scaled original */
     int j = 0;
     for (int i = 0; i < s->n; i++) {
@@ -474,6 +543,10 @@ void cy_aug_fliplr(cy_aug_sample *s) {
         s->boxes[i].x1 = w - s->boxes[i].x2;
         s->boxes[i].x2 = w - x1;
     }
+    for (int i = 0; i < s->seg.n; i++) {
+        float *q = cy_aug_seg_pts(&s->seg, i);
+        for (int k = 0, l = cy_aug_seg_len(&s->seg, i); k < l; k++) q[2 * k] = (float)w - q[2 * k];
+    }
 }
 
 void cy_aug_flipud(cy_aug_sample *s) {
@@ -493,6 +566,10 @@ void cy_aug_flipud(cy_aug_sample *s) {
         float y1 = s->boxes[i].y1;
         s->boxes[i].y1 = h - s->boxes[i].y2;
         s->boxes[i].y2 = h - y1;
+    }
+    for (int i = 0; i < s->seg.n; i++) {
+        float *q = cy_aug_seg_pts(&s->seg, i);
+        for (int k = 0, l = cy_aug_seg_len(&s->seg, i); k < l; k++) q[2 * k + 1] = (float)h - q[2 * k + 1];
     }
 }
 
@@ -519,6 +596,8 @@ cy_status cy_aug_mixup_apply(cy_aug_sample *s, const cy_aug_sample *other, doubl
     if (other->img.h != s->img.h || other->img.w != s->img.w || other->img.c != s->img.c)
         return cy_fail(err, CY_ERR_ARG, "mixup: images differ in size (%dx%d vs %dx%d)",
                        s->img.h, s->img.w, other->img.h, other->img.w);
+    CY_TRY(cy_aug_seg_compatible(s, other, "mixup", err));
+    if (s->seg.n || other->seg.n) CY_TRY(cy_aug_seg_concat(&s->seg, &other->seg, NULL, 0, &s->seg, err));
     CY_TRY(append_boxes(s, other->boxes, other->n, err));
     const size_t n = (size_t)s->img.h * s->img.w * s->img.c;
     const double q = 1 - r;
@@ -548,7 +627,10 @@ cy_status cy_aug_cutmix(cy_aug_sample *s, const cy_aug_sample *other, cy_aug_rng
     if (other->img.h != s->img.h || other->img.w != s->img.w || other->img.c != s->img.c)
         return cy_fail(err, CY_ERR_ARG, "cutmix: images differ in size (%dx%d vs %dx%d)",
                        s->img.h, s->img.w, other->img.h, other->img.w);
+    CY_TRY(cy_aug_seg_compatible(s, other, "cutmix", err));
     const int h = s->img.h, w = s->img.w, cn = s->img.c;
+    /* a sample with polygons takes objects 1% inside the area, else 10% */
+    const float thr = s->seg.n ? 0.01f : 0.1f;
     enum { NUM_AREAS = 3 };
     float areas[NUM_AREAS][4];
     int free_idx[NUM_AREAS], nfree = 0;
@@ -573,11 +655,27 @@ cy_status cy_aug_cutmix(cy_aug_sample *s, const cy_aug_sample *other, cy_aug_rng
     const int x1 = (int)area[0], y1 = (int)area[1], x2 = (int)area[2], y2 = (int)area[3];
     int added = 0;
     for (int i = 0; i < other->n; i++)
-        if (ioa(area, &other->boxes[i]) >= 0.1f) added++;
+        if (ioa(area, &other->boxes[i]) >= thr) added++;
     if (!added) return CY_OK;
     CY_TRY(cy_aug_sample_reserve(s, s->n + added, err));
+    if (other->seg.n) {
+        int *idx = malloc(sizeof *idx * (size_t)added), k = 0;
+        if (!idx) return cy_fail(err, CY_ERR_MEMORY, "cutmix: out of memory");
+        for (int i = 0; i < other->n; i++)
+            if (ioa(area, &other->boxes[i]) >= thr) idx[k++] = i;
+        const int first = s->seg.n;
+        cy_status st = cy_aug_seg_concat(&s->seg, &other->seg, idx, added, &s->seg, err);
+        free(idx);
+        CY_TRY(st);
+        /* add_padding(-x1, -y1); clip(x2 - x1, y2 - y1); add_padding(x1, y1) */
+        for (int i = first; i < s->seg.n; i++) {
+            cy_aug_seg_shift(&s->seg, i, (float)-x1, (float)-y1);
+            cy_aug_seg_clip(&s->seg, i, 0, 0, (float)(x2 - x1), (float)(y2 - y1));
+            cy_aug_seg_shift(&s->seg, i, (float)x1, (float)y1);
+        }
+    }
     for (int i = 0; i < other->n; i++) {
-        if (!(ioa(area, &other->boxes[i]) >= 0.1f)) continue;
+        if (!(ioa(area, &other->boxes[i]) >= thr)) continue;
         cy_aug_box b = other->boxes[i];
         /* add_padding(-x1, -y1); clip(x2 - x1, y2 - y1); add_padding(x1, y1) */
         b.x1 = clampf(b.x1 - x1, 0, (float)(x2 - x1)) + x1;
@@ -616,9 +714,26 @@ static cy_status load_one(const cy_aug_pipeline *p, int index, cy_aug_sample *ou
     return CY_OK;
 }
 
-/* pre_transform = Compose([Mosaic, RandomPerspective(pre_transform=LetterBox)]) */
+/* pre_transform = Compose([Mosaic, RandomPerspective(pre_transform=LetterBox)]),
+ * with CopyPaste between them (flip mode) or after them (mixup mode, whose
+ * partner gets Mosaic and RandomPerspective only: with_cp = 0) */
 static cy_status pre_transform(const cy_aug_pipeline *p, int index, cy_aug_rng *rng,
-                               cy_aug_sample *out, cy_error *err) {
+                               cy_aug_sample *out, int with_cp, cy_error *err);
+
+/* CopyPaste in mixup mode: BaseMixTransform's gate, then a partner */
+static cy_status copy_paste_mixup(const cy_aug_pipeline *p, cy_aug_rng *rng, cy_aug_sample *s,
+                                  cy_error *err) {
+    if (!s->seg.n || p->hyp.copy_paste == 0) return CY_OK;
+    if (cy_aug_rng_unit(rng) > p->hyp.copy_paste) return CY_OK;
+    cy_aug_sample other;
+    CY_TRY(pre_transform(p, cy_aug_rng_int(rng, p->n_images), rng, &other, 0, err));
+    cy_status st = cy_aug_copy_paste(s, &other, p->hyp.copy_paste, err);
+    cy_aug_sample_free(&other);
+    return st;
+}
+
+static cy_status pre_transform(const cy_aug_pipeline *p, int index, cy_aug_rng *rng,
+                               cy_aug_sample *out, int with_cp, cy_error *err) {
     const int s = p->imgsz;
     cy_status st;
     memset(out, 0, sizeof *out);
@@ -652,7 +767,10 @@ static cy_status pre_transform(const cy_aug_pipeline *p, int index, cy_aug_rng *
             return st;
         }
     }
-    st = cy_aug_random_perspective(out, &p->hyp, border, rng, err);
+    const int cp = with_cp && p->hyp.copy_paste != 0;
+    st = cp && !p->hyp.copy_paste_mixup ? cy_aug_copy_paste(out, NULL, p->hyp.copy_paste, err) : CY_OK;
+    if (st == CY_OK) st = cy_aug_random_perspective(out, &p->hyp, border, rng, err);
+    if (st == CY_OK && cp && p->hyp.copy_paste_mixup) st = copy_paste_mixup(p, rng, out, err);
     if (st != CY_OK) cy_aug_sample_free(out);
     return st;
 }
@@ -661,14 +779,14 @@ cy_status cy_aug_train_sample(const cy_aug_pipeline *p, int index, cy_aug_rng *r
                               cy_aug_sample *out, cy_error *err) {
     if (!p || !p->load || p->imgsz <= 0 || p->n_images <= 0 || index < 0 || index >= p->n_images)
         return cy_fail(err, CY_ERR_ARG, "augment: bad pipeline or index %d", index);
-    CY_TRY(pre_transform(p, index, rng, out, err));
+    CY_TRY(pre_transform(p, index, rng, out, 1, err));
     cy_status st = CY_OK;
     /* MixUp, then CutMix: each draws its gate, then a pre-transformed partner */
     const float mix_p[2] = {p->hyp.mixup, p->hyp.cutmix};
     for (int m = 0; m < 2 && st == CY_OK; m++) {
         if (cy_aug_rng_unit(rng) > mix_p[m] || !(mix_p[m] > 0)) continue;
         cy_aug_sample other;
-        st = pre_transform(p, cy_aug_rng_int(rng, p->n_images), rng, &other, err);
+        st = pre_transform(p, cy_aug_rng_int(rng, p->n_images), rng, &other, 1, err);
         if (st != CY_OK) break;
         st = m == 0 ? cy_aug_mixup(out, &other, rng, err) : cy_aug_cutmix(out, &other, rng, err);
         cy_aug_sample_free(&other);

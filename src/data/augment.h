@@ -5,14 +5,21 @@
  *   Mosaic -> RandomPerspective -> MixUp -> CutMix -> RandomHSV
  *          -> RandomFlip(vertical) -> RandomFlip(horizontal)
  *
- * (CopyPaste needs segments and Albumentations is optional upstream: both
- * are skipped.) When mosaic is off (close_mosaic, or its draw fails) the
- * RandomPerspective pre-transform is LetterBox(imgsz) and no border.
+ * with CopyPaste (copy_paste > 0, samples with polygons only) after Mosaic
+ * in flip mode, after RandomPerspective in mixup mode (Albumentations is
+ * optional upstream and skipped). When mosaic is off (close_mosaic, or its
+ * draw fails) the RandomPerspective pre-transform is LetterBox(imgsz) and no
+ * border (8.4.37's order; 8.4.190 warps the load-resized image directly).
  *
  * Images are cy_image (uint8 RGB HWC). Upstream works on BGR; every colour
  * operation here is written so that RGB in gives what BGR in gives there.
- * Labels are boxes in pixels (x1, y1, x2, y2) with an integer class, kept
- * consistent with the image through every transform.
+ * Labels are boxes in pixels (x1, y1, x2, y2) with an integer class and,
+ * for segment data, one polygon per box (pixels too), kept consistent with
+ * the image through every transform: one code path whatever geometry a
+ * sample carries, the polygon steps running only when polygons are there.
+ * Polygon arithmetic is float32 in numpy's order (Ultralytics keeps
+ * segments as float32; its matrix products are OpenBLAS sgemm, whose FMA
+ * chain is reproduced), so masks made from them match byte for byte.
  *
  * Pixel resampling is plain C that follows OpenCV's uint8 fixed-point
  * paths: cv2.resize INTER_LINEAR (half-pixel centres, 11-bit weights) and
@@ -25,6 +32,7 @@
 #define CY_DATA_AUGMENT_H
 #include <stdint.h>
 #include "core/status.h"
+#include "data/dataset.h"
 #include "io/image.h"
 
 /* ---- randomness: PCG32 (O'Neill), 64-bit state, odd stream increment ---- */
@@ -53,6 +61,9 @@ typedef struct {
     cy_image img;      /* owned */
     cy_aug_box *boxes; /* owned, n used of cap */
     int n, cap;
+    /* owned: none (seg.n == 0, detection) or one polygon per box, in box
+     * order, pixel coordinates of img (data/dataset.h's layout) */
+    cy_polygons seg;
 } cy_aug_sample;
 
 void cy_aug_sample_free(cy_aug_sample *s);
@@ -61,6 +72,12 @@ cy_status cy_aug_sample_push(cy_aug_sample *s, cy_aug_box b, cy_error *err);
 cy_status cy_aug_sample_copy(cy_aug_sample *dst, const cy_aug_sample *src, cy_error *err);
 /* Replaces s->img (freeing the old one) with *img, taking ownership. */
 void cy_aug_sample_set_image(cy_aug_sample *s, cy_image *img);
+/* Gives s (s->n boxes, already in pixels of s->img) the label's normalised
+ * polygons (norm->n == s->n) as YOLODataset.update_labels_info and
+ * denormalize do: every polygon resampled (resample_segments) to
+ * max(1000, longest + 1 when the longest exceeds 1000) points, then times
+ * the image's width and height in float32. Replaces s->seg. */
+cy_status cy_aug_sample_set_polygons(cy_aug_sample *s, const cy_polygons *norm, cy_error *err);
 
 /* ---- hyperparameters (names and defaults of ultralytics/cfg/default.yaml) ---- */
 
@@ -69,6 +86,8 @@ typedef struct {
     float degrees, translate, scale, shear, perspective; /* 0 0.1 0.5 0 0 */
     float flipud, fliplr;                           /* 0 0.5 */
     float mosaic, mixup, cutmix;                    /* 1 0 0 */
+    float copy_paste;     /* 0: fraction of a sample's objects pasted (polygons only) */
+    int copy_paste_mixup; /* copy_paste_mode: 0 "flip" (default), 1 "mixup" */
 } cy_aug_hyp;
 
 cy_aug_hyp cy_aug_default_hyp(void);
@@ -144,8 +163,9 @@ typedef struct {
 
 void cy_aug_affine_sample(const cy_aug_hyp *hyp, cy_aug_rng *rng, cy_aug_affine_draw *d);
 /* M = T @ S @ R @ P @ C, with C centring the input (in_w x in_h) and T
- * placing it in the output (out_w x out_h). Entries are rounded to float32
- * as upstream keeps them. */
+ * placing it in the output (out_w x out_h). Each factor is float32 and the
+ * products are numpy's float32 matmul (OpenBLAS: acc = a0*b0, then two
+ * fmaf), left to right, so M has upstream's exact bits. */
 void cy_aug_affine_matrix(const cy_aug_affine_draw *d, int in_w, int in_h, int out_w,
                           int out_h, double M[9]);
 
@@ -154,10 +174,19 @@ void cy_aug_affine_matrix(const cy_aug_affine_draw *d, int in_w, int in_h, int o
 int cy_aug_box_candidate(const cy_aug_box *before_scaled, const cy_aug_box *after,
                          float wh_thr, float ar_thr, float area_thr);
 
+/* segment2box (utils/ops.py, 8.4.190): the box of a polygon's part inside a
+ * w x h image: its inside points, its edges' crossings of the borders and
+ * the image corners the polygon covers (pointPolygonTest >= 0); all zero
+ * when the polygon lies outside. float32 throughout. */
+void cy_aug_segment2box(const float *xy, int npts, int w, int h, float box[4]);
+
 /* Applies a drawn transform to s: the output is (w + 2 border) x (h + 2 border),
  * the image is warped (affine unless `perspective` is nonzero) unless the
  * matrix is the identity and border is 0; boxes' four corners are mapped,
- * enclosed, clipped and filtered by box_candidates. */
+ * enclosed, clipped and filtered by box_candidates. With polygons
+ * (apply_segments): the points are mapped, each box becomes
+ * cy_aug_segment2box of its polygon, the points are clipped to that box and
+ * then to the image, and box_candidates keeps area ratios above 0.01. */
 cy_status cy_aug_perspective_apply(cy_aug_sample *s, const cy_aug_affine_draw *d,
                                    int perspective, int border, cy_error *err);
 /* RandomPerspective with the hyp's ranges; border = cy_aug_mosaic_border(imgsz)
@@ -181,6 +210,11 @@ void cy_aug_random_flip(cy_aug_sample *s, int vertical, float p, cy_aug_rng *rng
 
 /* ---- MixUp / CutMix (other: a second pre-transformed sample of the same size) ---- */
 
+/* Concatenations (MixUp, CutMix, CopyPaste) keep polygons with their boxes
+ * and, as Instances.concatenate, resample every polygon to the longest
+ * count when the counts differ. A sample with boxes but no polygons cannot
+ * be mixed with one that has polygons (CY_ERR_ARG). */
+
 /* img = (img * r + other * (1 - r)) truncated, r ~ Beta(32, 32); boxes concatenated. */
 cy_status cy_aug_mixup_apply(cy_aug_sample *s, const cy_aug_sample *other, double r,
                              cy_error *err);
@@ -191,6 +225,29 @@ cy_status cy_aug_mixup(cy_aug_sample *s, const cy_aug_sample *other, cy_aug_rng 
  * least 10% inside it (clipped to it). May leave s unchanged. */
 cy_status cy_aug_cutmix(cy_aug_sample *s, const cy_aug_sample *other, cy_aug_rng *rng,
                         cy_error *err);
+
+/* CopyPaste (8.4.190) with its p = hyp copy_paste: the objects of `other`
+ * (NULL: flip mode, s's own objects mirrored left-right) whose boxes cover
+ * less than 30% of every box of s (bbox_ioa over s's box), fewest overlaps
+ * first (a stable order; numpy's argsort may order ties differently beyond
+ * 16 objects), the first round(p * count) of them: their polygons filled
+ * (cv2.drawContours FILLED) into a paste mask, other's (or the mirrored)
+ * pixels copied under it, their boxes, classes and polygons appended. No
+ * draws. Nothing happens without polygons or with p == 0. */
+cy_status cy_aug_copy_paste(cy_aug_sample *s, const cy_aug_sample *other, float p, cy_error *err);
+
+/* ---- Format for segments ---- */
+
+/* The masks of one finished sample at (h / ratio) x (w / ratio), as
+ * Format(return_mask=True) makes them. overlap: `masks` gets one index mask
+ * (polygons2masks_overlap) and order[k] the box shown by value k + 1: the
+ * sample's target rows are to be written in that order (Format's sorted_idx
+ * reorder); at most 255 boxes. !overlap: `masks` gets s->n 0/1 masks in box
+ * order and order the identity. No boxes: an all-zero mask (overlap) or
+ * nothing. order has room for s->n ints; CY_ERR_ARG when s has boxes
+ * without polygons. */
+cy_status cy_aug_format_masks(const cy_aug_sample *s, int ratio, int overlap, uint8_t *masks, int *order,
+                              cy_error *err);
 
 /* ---- the training pipeline (v8_transforms) ---- */
 
