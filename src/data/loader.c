@@ -20,6 +20,11 @@ typedef struct {
     cy_aug_sample *samples; /* one per image of the batch */
     int *cand;              /* Mosaic candidates, cy_mosaic_buffer_room ints per image */
     size_t cap_cand;
+    uint8_t *masks;         /* segments: the batch's gt masks (cy_batch.masks) */
+    size_t cap_masks;
+    int *mask_order;        /* one sample's target order (Format's sorted_idx) */
+    int cap_order;
+    int mask_h, mask_w;
     cy_status st;
     cy_error err;
 } slot;
@@ -71,6 +76,9 @@ static cy_status load_record(cy_loader *l, int i, cy_aug_sample *out, cy_error *
                         (q[2] + q[4] / 2) * H};
         st = cy_aug_sample_push(out, b, err);
     }
+    /* segments: the polygons in pixels of the decoded image, resampled as
+     * YOLODataset.update_labels_info does, then resized with the image */
+    if (st == CY_OK && l->p.segments && r->seg.n > 0) st = cy_aug_sample_set_polygons(out, &r->seg, err);
     if (st == CY_OK) st = cy_aug_load_resize(out, l->p.imgsz, err);
     if (st == CY_OK && l->cache) {
         /* two threads may load the same image: the first to finish keeps it */
@@ -155,6 +163,14 @@ void cy_loader_batch_shape(const cy_loader *l, int b, int *h, int *w) {
 int cy_loader_can_shuffle(const cy_loader *l) { return !l->p.rect || l->uniform; }
 
 /* ---- building one batch ---- */
+
+static int grow_bytes(uint8_t **p, size_t *cap, size_t n) {
+    if (n <= *cap && *p) return 0;
+    uint8_t *q = realloc(*p, n);
+    if (!q) return -1;
+    *p = q, *cap = n;
+    return 0;
+}
 
 static cy_status slot_reserve(slot *s, int n, int H, int W, size_t room, cy_error *err) {
     if (n > s->cap_images) {
@@ -246,18 +262,36 @@ static cy_status build(cy_loader *l, slot *sl, int b, int batch, cy_error *err) 
         sl->cap_targets = sl->targets ? total : 0;
         if (!sl->targets) return cy_fail(err, CY_ERR_MEMORY, "out of memory for targets");
     }
-    int t = 0;
+    int t = 0, maxn = 0;
     size_t plane = (size_t)H * W;
+    const int ratio = l->p.mask_ratio > 0 ? l->p.mask_ratio : 4, mh = H / ratio, mw = W / ratio;
+    const size_t mplane = (size_t)mh * mw;
+    if (l->p.segments) { /* Format(return_mask=True): index masks per image, or one mask per target */
+        for (int i = 0; i < n; i++) maxn = sl->samples[i].n > maxn ? sl->samples[i].n : maxn;
+        const size_t need = (l->p.overlap_mask ? (size_t)n : (size_t)total) * mplane;
+        int *ord = maxn > sl->cap_order ? realloc(sl->mask_order, (size_t)maxn * sizeof(int)) : sl->mask_order;
+        if (ord) sl->mask_order = ord, sl->cap_order = maxn > sl->cap_order ? maxn : sl->cap_order;
+        if (!ord || grow_bytes(&sl->masks, &sl->cap_masks, need ? need : 1))
+            return cy_fail(err, CY_ERR_MEMORY, "out of memory for masks");
+        sl->mask_h = mh, sl->mask_w = mw;
+    }
     for (int i = 0; i < n; i++) {
         cy_aug_sample *s = &sl->samples[i];
         if (s->img.h != H || s->img.w != W || s->img.c != 3)
             return cy_fail(err, CY_ERR_ARG, "loader: internal: sample is %dx%dx%d, not %dx%dx3", s->img.h, s->img.w,
                            s->img.c, H, W);
+        if (l->p.segments) {
+            if (l->p.overlap_mask && s->n > 255)
+                return cy_fail(err, CY_ERR_ARG, "%s: %d objects in one image; overlap_mask=True holds at most 255 "
+                               "(use overlap_mask=False)", l->split->rec[l->order[first + i]].im_file, s->n);
+            uint8_t *dst = sl->masks + (l->p.overlap_mask ? (size_t)i : (size_t)t) * mplane;
+            CY_TRY(cy_aug_format_masks(s, ratio, l->p.overlap_mask, dst, sl->mask_order, err));
+        }
         float *xi = sl->x + (size_t)i * 3 * plane;
         for (size_t p = 0; p < plane; p++)
             for (int c = 0; c < 3; c++) xi[(size_t)c * plane + p] = s->img.data[p * 3 + c] / 255.0f;
         for (int k = 0; k < s->n; k++) {
-            const cy_aug_box *q = &s->boxes[k];
+            const cy_aug_box *q = &s->boxes[l->p.segments ? sl->mask_order[k] : k]; /* rows in mask order */
             float *row = sl->targets + 6 * t++;
             row[0] = (float)i, row[1] = (float)q->cls;
             row[2] = (q->x1 + q->x2) / 2 / W, row[3] = (q->y1 + q->y2) / 2 / H;
@@ -381,6 +415,7 @@ void cy_loader_free(cy_loader *l) {
         slot *s = &l->slots[k];
         for (int i = 0; s->samples && i < s->cap_images; i++) cy_aug_sample_free(&s->samples[i]);
         free(s->samples), free(s->x), free(s->targets), free(s->index), free(s->ratio), free(s->pad), free(s->cand);
+        free(s->masks), free(s->mask_order);
     }
     pthread_mutex_destroy(&l->cache_mu);
     pthread_mutex_destroy(&l->mu);
@@ -458,6 +493,9 @@ cy_status cy_loader_batch(cy_loader *l, int b, int batch, cy_batch *out, cy_erro
     }
     out->n = s->n, out->h = s->h, out->w = s->w;
     out->x = s->x, out->targets = s->targets, out->ntargets = s->ntargets;
+    out->masks = l->p.segments ? s->masks : NULL;
+    out->mask_h = l->p.segments ? s->mask_h : 0, out->mask_w = l->p.segments ? s->mask_w : 0;
+    out->overlap = l->p.segments ? !!l->p.overlap_mask : 0;
     out->index = s->index, out->ratio = s->ratio, out->pad = s->pad;
     return CY_OK;
 }
