@@ -2,8 +2,9 @@
 # `cyolo val` and `cyolo predict` on segment models end to end: a tiny
 # polygon dataset written here (cyolo synth's images, each box label turned
 # into a 4-point polygon), validated with Box and Mask columns and Mask
-# curves; predictions drawn with masks and saved as polygon lines. Training
-# segment models stays refused until the segment loss lands.
+# curves; predictions drawn with masks and saved as polygon lines; a short
+# training run (Ultralytics' segment columns in results.csv, weights, resume)
+# and a distilled one (a segment teacher; a detect teacher refused).
 set -u
 CYOLO="$1"
 T=$(mktemp -d)
@@ -42,6 +43,35 @@ L="$T/runs/pred/labels/000000.txt"
 [ -s "$L" ] && awk 'NF < 7 || NF % 2 == 0 { exit 1 } { for (i = 2; i <= NF; i++) if ($i < 0 || $i > 1) exit 1 }' "$L" &&
     ok || bad "save_txt polygons: $(head -c 300 "$L")"
 
+# training: two epochs, the columns SegmentationTrainer writes, then resume
+R="$T/runs/segtrain"
+out=$("$CYOLO" train model=yolo26n-seg.yaml data="$T/seg.yaml" epochs=2 imgsz=96 batch=4 workers=1 plots=False \
+    save_period=1 project="$T/runs" name=segtrain 2>&1); rc=$?
+[ $rc -eq 0 ] && ok || bad "train exit $rc: $out"
+grep -qE '^ +Epoch +GPU_mem +box_loss +seg_loss +cls_loss +dfl_loss +sem_loss +Instances +Size$' <<<"$out" &&
+    ok || bad "train progress header: $out"
+want="epoch,time,train/box_loss,train/seg_loss,train/cls_loss,train/dfl_loss,train/sem_loss,metrics/precision(B),metrics/recall(B),metrics/mAP50(B),metrics/mAP50-95(B),metrics/precision(M),metrics/recall(M),metrics/mAP50(M),metrics/mAP50-95(M),val/box_loss,val/seg_loss,val/cls_loss,val/dfl_loss,val/sem_loss,lr/pg0,lr/pg1,lr/pg2"
+[ "$(head -1 "$R/results.csv" 2>/dev/null)" = "$want" ] && ok || bad "results.csv header: $(head -1 "$R/results.csv")"
+[ "$(wc -l <"$R/results.csv")" -eq 3 ] && ok || bad "two epoch rows"
+awk -F, 'NR > 1 { if ($4 <= 0 || $7 <= 0) exit 1 }' "$R/results.csv" && ok || bad "seg and sem losses positive"
+[ -s "$R/weights/best.pt" ] && [ -s "$R/weights/last.pt" ] && [ -s "$R/weights/epoch1.pt" ] && ok || bad "weights"
+grep -q "^task: segment" "$R/args.yaml" && grep -q "^overlap_mask: true" "$R/args.yaml" && ok || bad "args.yaml"
+out=$("$CYOLO" val model="$R/weights/best.pt" data="$T/seg.yaml" imgsz=96 batch=4 project="$T/runs" name=v2 2>&1)
+[ $? -eq 0 ] && grep -q "Mask(P" <<<"$out" && ok || bad "val of the trained best.pt: $out"
+# resuming from epoch 1 trains epoch 2 again with the same train losses
+row2=$(sed -n 3p "$R/results.csv" | cut -d, -f3-7)
+"$CYOLO" train model="$R/weights/epoch0.pt" resume=True >/dev/null 2>&1 && ok || bad "resume"
+[ "$(tail -1 "$R/results.csv" | cut -d, -f1)" = 2 ] && [ "$(tail -1 "$R/results.csv" | cut -d, -f3-7)" = "$row2" ] &&
+    ok || bad "resumed epoch 2 differs: $(tail -1 "$R/results.csv") vs $row2"
+expect nonzero "training to 2 epochs is finished, nothing to resume" -- "$CYOLO" train model="$R/weights/last.pt" resume=True
+
+# distillation: a segment teacher (a YAML with formula weights: checks only), and a detect teacher refused
+out=$("$CYOLO" train model=yolo26n-seg.yaml data="$T/seg.yaml" epochs=1 imgsz=96 batch=4 workers=1 plots=False val=False \
+    distill_model=yolo26s-seg.yaml project="$T/runs" name=kd 2>&1); rc=$?
+[ $rc -eq 0 ] && grep -q "dis_loss" <<<"$out" && ok || bad "distilled training: $out"
+head -1 "$T/runs/kd/results.csv" | grep -q "train/sem_loss,train/dis_loss" && ok || bad "dis_loss column"
+expect nonzero "the teacher is a detect model and the student (yolo26n-seg) a segment model" -- "$CYOLO" train \
+    model=yolo26n-seg.yaml data="$T/seg.yaml" epochs=1 imgsz=96 distill_model=yolo26s.yaml project="$T/runs" name=kd2
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]

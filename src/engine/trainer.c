@@ -80,6 +80,7 @@ typedef struct {
     cy_optim *distill_opt;
     float *ms_buf; /* multi_scale: the resized batch */
     size_t ms_cap;
+    cy_args *run_args; /* the arguments as the run stores them */
 } run_state;
 
 /* the loss columns of the progress bar: box, cls, dfl (, dis) */
@@ -91,6 +92,7 @@ static const char *loss_text(char *buf, size_t cap, const double *tl, int nloss)
 }
 
 static void run_free(run_state *s) {
+    cy_args_free(s->run_args);
     cy_model_free(s->model);
     cy_model_free(s->val_model);
     cy_dataset_free(s->ds);
@@ -264,6 +266,15 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
     cy_model_summary msum;
     cy_model_summarize(s.model, &msum);
     const int segment = msum.task == CY_TASK_SEGMENT;
+    /* the run's arguments as stored (args.yaml, train_args): task is the model's, as Ultralytics records it */
+    if ((st = cy_args_create(&s.run_args, err)) != CY_OK) goto done;
+    for (int i = 0, n = cy_args_count(args); i < n && st == CY_OK; i++) {
+        const char *key, *text;
+        char kind;
+        cy_args_item(args, i, &key, &text, &kind);
+        st = cy_args_set(s.run_args, key, strcmp(key, "task") ? text : cy_task_name(msum.task), err);
+    }
+    if (st != CY_OK) goto done;
     if (strcmp(task_arg, "detect") && strcmp(task_arg, cy_task_name(msum.task))) {
         st = cy_fail(err, CY_ERR_ARG, "task=%s, but %s is a %s model", task_arg, model_path, cy_task_name(msum.task));
         goto done;
@@ -315,7 +326,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         snprintf(path, sizeof path, "%s/args.yaml", dir);
         cy_atomic_file f;
         if ((st = cy_atomic_open(&f, path, err)) != CY_OK) goto done;
-        if ((st = cy_args_write_yaml(args, f.f, err)) != CY_OK || (st = cy_atomic_commit(&f, err)) != CY_OK) {
+        if ((st = cy_args_write_yaml(s.run_args, f.f, err)) != CY_OK || (st = cy_atomic_commit(&f, err)) != CY_OK) {
             cy_atomic_abort(&f);
             goto done;
         }
@@ -527,7 +538,7 @@ static cy_status train(const cy_args *args, const char *resume_path, FILE *log, 
         }
         int improved = fitness > best;
         if (improved) best = fitness, best_epoch = epoch;
-        if (save && (st = save_checkpoints(&s, args, dir, epoch, best, improved, save_period, single_cls, ctx.pending,
+        if (save && (st = save_checkpoints(&s, s.run_args, dir, epoch, best, improved, save_period, single_cls, ctx.pending,
                                            err)) != CY_OK)
             break;
         if (!hours_null && hours > 0 && now_s() - t_start > hours * 3600) {
