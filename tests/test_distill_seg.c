@@ -9,17 +9,17 @@
 #include "cyolo.h"
 #include "model/distill.h"
 #include "model/model_loss.h"
-#include "test_ref.h"
+#include "test_seg_batch.h"
 
-#define DIR "tests/fixtures/seg_train/"
+#define DIR SEG_BATCH_DIR
 
 int main(void) {
     cy_error err = {0};
     char *text = test_slurp(DIR "distill_seg.json");
     cJSON *info = text ? cJSON_Parse(text) : NULL;
     cy_model *s = formula_model("yolo26n-seg.yaml", CY_BACKEND_CPU), *t = formula_model("yolo26s-seg.yaml", CY_BACKEND_CPU);
-    cy_npy rows, mk;
-    if (!info || !s || !t || ref_load(DIR "batch_rows.npy", &rows) || ref_load(DIR "batch_masks.npy", &mk)) {
+    seg_batch sb;
+    if (!info || !s || !t || seg_batch_load(&sb)) {
         CHECK(0, "fixtures or models");
         return test_summary();
     }
@@ -27,13 +27,8 @@ int main(void) {
     CHECK(cy_distill_create(&d, s, t, 6.0, 0, &err) == CY_OK, "create: %s", err.msg);
     cy_distill_init_formula(d);
     cy_model_set_training(s, 1);
-    const int B = 3, H = 128, W = 160;
-    float *x = formula_input(B, H, W);
-    cy_targets tg;
-    CHECK(cy_targets_from_rows(&tg, rows.data, rows.shape[0], B, 80, &err) == CY_OK, "%s", err.msg);
-    uint8_t *m8 = malloc((size_t)mk.numel);
-    for (int64_t i = 0; i < mk.numel; i++) m8[i] = (uint8_t)mk.data[i];
-    cy_seg_masks masks = {.overlap = 1, .h = (int)mk.shape[1], .w = (int)mk.shape[2], .masks = m8};
+    const int B = SEG_B, H = SEG_H, W = SEG_W;
+    float *x = sb.x;
     cy_det_loss_ws *ws;
     cy_det_loss_ws_create(&ws, &err);
     cy_model_loss_out lo;
@@ -42,7 +37,7 @@ int main(void) {
     cy_model_zero_grad(s, &err);
     cy_distill_zero_grad(d);
     CHECK(cy_distill_forward(d, s, x, B, H, W, 1, &dout, &err) == CY_OK, "distill: %s", err.msg);
-    CHECK(cy_model_loss_masks(s, ws, &tg, &masks, cy_e2e_weights_at(0, 100), 1, &lo, &err) == CY_OK, "loss: %s",
+    CHECK(cy_model_loss_masks(s, ws, &sb.t, &sb.masks, cy_e2e_weights_at(0, 100), 1, &lo, &err) == CY_OK, "loss: %s",
           err.msg);
     float lv[6];
     for (int i = 0; i < 5; i++) lv[i] = (float)lo.loss[i];
@@ -96,11 +91,7 @@ int main(void) {
     cy_model_free(dt);
     cy_distill_free(d);
     cy_det_loss_ws_free(ws);
-    cy_targets_free(&tg);
-    free(m8);
-    free(x);
-    cy_npy_free(&rows);
-    cy_npy_free(&mk);
+    seg_batch_free(&sb);
     cy_model_free(s);
     cJSON_Delete(info);
     free(text);

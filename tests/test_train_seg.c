@@ -11,34 +11,29 @@
 #include "cyolo.h"
 #include "model/model.h"
 #include "model/model_loss.h"
-#include "test_ref.h"
+#include "test_seg_batch.h"
 
-#define DIR "tests/fixtures/seg_train/"
+#define DIR SEG_BATCH_DIR
 
 static void run(const char *name, cJSON *info, int step) {
     char yaml[64], path[256], what[160];
     snprintf(yaml, sizeof yaml, "%s.yaml", name);
     cy_error err = {0};
     cy_model *m = formula_model(yaml, CY_BACKEND_CPU);
-    cy_npy rows, mk;
-    if (!m || ref_load(DIR "batch_rows.npy", &rows) || ref_load(DIR "batch_masks.npy", &mk)) {
-        CHECK(0, "%s: model or batch fixtures", name);
+    seg_batch sb;
+    if (!m || seg_batch_load(&sb)) {
+        cy_model_free(m);
         return;
     }
+    const int B = SEG_B, H = SEG_H, W = SEG_W;
+    float *x = sb.x;
     cy_model_set_training(m, 1);
-    const int B = 3, H = 128, W = 160;
-    float *x = formula_input(B, H, W);
-    cy_targets t;
-    CHECK(cy_targets_from_rows(&t, rows.data, rows.shape[0], B, 80, &err) == CY_OK, "%s", err.msg);
-    uint8_t *m8 = malloc((size_t)mk.numel);
-    for (int64_t i = 0; i < mk.numel; i++) m8[i] = (uint8_t)mk.data[i];
-    cy_seg_masks masks = {.overlap = 1, .h = (int)mk.shape[1], .w = (int)mk.shape[2], .masks = m8};
     cy_det_loss_ws *ws;
     cy_det_loss_ws_create(&ws, &err);
     cy_model_loss_out lo;
     CHECK(cy_model_run(m, x, B, H, W, &err) == CY_OK, "%s", err.msg);
     cy_model_zero_grad(m, &err);
-    CHECK(cy_model_loss_masks(m, ws, &t, &masks, cy_e2e_weights_at(0, 100), 1, &lo, &err) == CY_OK, "loss: %s",
+    CHECK(cy_model_loss_masks(m, ws, &sb.t, &sb.masks, cy_e2e_weights_at(0, 100), 1, &lo, &err) == CY_OK, "loss: %s",
           err.msg);
     CHECK(lo.nitems == 5 && !strcmp(lo.names[1], "seg_loss") && !strcmp(lo.names[3], "dfl_loss") && !strcmp(lo.names[4], "sem_loss"), "%s: item names",
           name);
@@ -114,11 +109,7 @@ static void run(const char *name, cJSON *info, int step) {
         cy_npy_free(&samp);
     }
     cy_det_loss_ws_free(ws);
-    cy_targets_free(&t);
-    free(m8);
-    free(x);
-    cy_npy_free(&rows);
-    cy_npy_free(&mk);
+    seg_batch_free(&sb);
     cy_model_free(m);
 }
 
