@@ -1,4 +1,5 @@
 #include "engine/train_plots.h"
+#include "data/polygon_mask.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include "io/plot_images.h"
@@ -47,7 +48,12 @@ cy_status cy_plot_batch_labels(const cy_batch *b, const cy_split *split, char *c
     for (int i = 0; i < b->n; i++) paths[i] = split->rec[b->index[i]].im_file;
     char path[4200];
     snprintf(path, sizeof path, "%s/%s.jpg", dir, stem);
-    cy_status st = cy_plot_images(b->x, b->n, b->h, b->w, boxes, b->ntargets, paths, names, nc, path, err);
+    /* segment batches: their masks over the boxes, as plot_images draws them */
+    cy_plot_masks pm = {.mask_h = b->mask_h, .mask_w = b->mask_w, .overlap = b->overlap, .masks = b->masks,
+                        .resize = cy_mask_resize};
+    cy_status st = b->masks ? cy_plot_images_masks(b->x, b->n, b->h, b->w, boxes, b->ntargets, &pm, paths, names, nc,
+                                                   path, err)
+                            : cy_plot_images(b->x, b->n, b->h, b->w, boxes, b->ntargets, paths, names, nc, path, err);
     free(boxes), free(paths);
     return st;
 }
