@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "model/loss_internal.h"
+#include "model/mask_ops.h"
 
 static int cand_cmp(const void *pa, const void *pb) {
     const cy_det_pair *a = pa, *b = pb;
@@ -59,16 +60,10 @@ static int decode_masks(cy_det_loss_ws *ws, const cy_mask_overlap *mo, int b, in
                               (float)((gx + d[2]) * sa) * mo->mask_scale, (float)((gy + d[3]) * sa) * mo->mask_scale};
         const float *lg = L + (size_t)r * P;
         uint8_t *pm = ws->pm_pool + (k0 + r) * P;
+        for (size_t p = 0; p < P; p++) pm[p] = lg[p] > 0;
+        cy_crop_mask(pm, 1, mo->ph, mo->pw, box, NULL); /* the validator's crop rule */
         int area = 0;
-        for (int y = 0; y < mo->ph; y++) {
-            const int row_in = (float)y >= box[1] && (float)y < box[3];
-            for (int x = 0; x < mo->pw; x++) {
-                const size_t p = (size_t)y * mo->pw + x;
-                const uint8_t v = row_in && (float)x >= box[0] && (float)x < box[2] && lg[p] > 0;
-                pm[p] = v;
-                area += v;
-            }
-        }
+        for (size_t p = 0; p < P; p++) area += pm[p];
         ws->pm_area[k0 + r] = area;
         ws->pm_slot[a] = (int)(k0 + r);
     }
