@@ -10,15 +10,13 @@
 #include "model/loss_internal.h"
 #include "model/mask_ops.h"
 
-static cy_status check_seg(const cy_targets *t, const cy_seg_masks *mk, const cy_seg_head *sh, int B, int A,
-                           cy_error *err) {
+static cy_status check_seg(const cy_seg_masks *mk, const cy_seg_head *sh, cy_error *err) {
     if (!mk || !mk->masks || mk->h < 1 || mk->w < 1)
         return cy_fail(err, CY_ERR_ARG, "segment loss: no gt masks");
     if (!sh || !sh->coef || !sh->proto || sh->nm < 1 || sh->ph < 1 || sh->pw < 1)
         return cy_fail(err, CY_ERR_ARG, "segment loss: no mask coefficients or prototypes");
     if (sh->sem && (sh->sh < 1 || sh->sw < 1))
         return cy_fail(err, CY_ERR_ARG, "segment loss: semantic logits without a size");
-    (void)t, (void)B, (void)A;
     return CY_OK;
 }
 
@@ -229,8 +227,8 @@ cy_status cy_seg_loss_branch(cy_det_loss_ws *ws, int slot, const cy_det_grid *g,
                              int mask_aware, const cy_det_head *det, const cy_seg_head *sh, double grad_scale,
                              cy_seg_branch_result *out, cy_error *err) {
     if (!out || !det || !t || !t->count) return cy_fail(err, CY_ERR_ARG, "segment loss: NULL arguments");
+    CY_TRY(check_seg(mk, sh, err));
     const int A = cy_det_grid_anchors(g);
-    CY_TRY(check_seg(t, mk, sh, B, A, err));
     memset(out, 0, sizeof *out);
     const int nm = sh->nm, ph = sh->ph, pw = sh->pw, h = mk->h, w = mk->w;
     const size_t P = (size_t)h * w, PP = (size_t)ph * pw;

@@ -167,6 +167,17 @@ cy_status cy_model_forward(cy_model *m, const float *input, int n, int h, int w,
     return CY_OK;
 }
 
+/* Graph value v as a new NCHW array [n, c, h, w]. */
+static cy_status value_array(const cy_model *m, int v, cy_array *out, cy_error *err) {
+    cy_shape s = m->graph.values[v].s;
+    out->data = malloc(cy_shape_numel(s) * sizeof(float));
+    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
+    cy_model_value_nchw(m, v, out->data);
+    out->ndim = 4;
+    out->shape[0] = s.n, out->shape[1] = s.c, out->shape[2] = s.h, out->shape[3] = s.w;
+    return CY_OK;
+}
+
 cy_status cy_model_layer_output(const cy_model *m, int layer, cy_array *out, cy_error *err) {
     memset(out, 0, sizeof *out);
     if (!m->graph.planned) return cy_fail(err, CY_ERR_ARG, "no forward pass has run yet");
@@ -176,16 +187,7 @@ cy_status cy_model_layer_output(const cy_model *m, int layer, cy_array *out, cy_
     int v = m->graph.layer_value[layer];
     if (!m->keep_layers && !m->graph.values[v].keep)
         return cy_fail(err, CY_ERR_ARG, "layer %d was not kept: enable keep_layers before the forward", layer);
-    cy_shape s = m->graph.values[v].s;
-    out->data = malloc(cy_shape_numel(s) * sizeof(float));
-    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-    cy_model_value_nchw(m, v, out->data);
-    out->ndim = 4;
-    out->shape[0] = s.n;
-    out->shape[1] = s.c;
-    out->shape[2] = s.h;
-    out->shape[3] = s.w;
-    return CY_OK;
+    return value_array(m, v, out, err);
 }
 
 cy_status cy_model_set_hooks(cy_model *m, const int *layers, int n, cy_error *err) {
@@ -260,16 +262,6 @@ cy_status cy_model_raw_head(cy_model *m, int one2one, int part, cy_array *out, c
     out->shape[0] = n;
     out->shape[1] = C;
     out->shape[2] = A;
-    return CY_OK;
-}
-
-static cy_status value_array(const cy_model *m, int v, cy_array *out, cy_error *err) {
-    cy_shape s = m->graph.values[v].s;
-    out->data = malloc(cy_shape_numel(s) * sizeof(float));
-    if (!out->data) return cy_fail(err, CY_ERR_MEMORY, "out of memory");
-    cy_model_value_nchw(m, v, out->data);
-    out->ndim = 4;
-    out->shape[0] = s.n, out->shape[1] = s.c, out->shape[2] = s.h, out->shape[3] = s.w;
     return CY_OK;
 }
 
