@@ -3,7 +3,6 @@
 #include "engine/validate.h"
 #include <stdlib.h>
 #include <string.h>
-#include "engine/validate_masks.h"
 #include "model/model_loss.h"
 
 /* Not clipped to the image: Ultralytics
@@ -22,7 +21,6 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
     cy_val_stats *stats = NULL;
     cy_det_loss_ws *ws = NULL;
     cy_array o = {0}, proto = {0};
-    uint8_t *masks = NULL; /* gt masks made here when the loader gives none */
     cy_model_summary sum;
     cy_model_summarize(m, &sum);
     int nm = sum.task == CY_TASK_SEGMENT ? sum.nm : 0;
@@ -38,7 +36,10 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
         cy_predict_params pp = {.max_det = p->max_det};
         if ((st = cy_loader_batch(loader, b, p->batch, &batch, err)) != CY_OK) break;
         if ((st = cy_model_forward(m, batch.x, batch.n, batch.h, batch.w, &pp, &o, err)) != CY_OK) break;
-        if (nm && !batch.masks && (st = cy_val_masks_from_records(&batch, split, &masks, err)) != CY_OK) break;
+        if (nm && !batch.masks) {
+            st = cy_fail(err, CY_ERR_ARG, "a segment model is validated on a segment loader (cy_loader_params.segments)");
+            break;
+        }
         /* losses on the same forward */
         cy_targets t;
         cy_model_loss_out lo;
@@ -63,7 +64,6 @@ cy_status cy_validate(cy_model *m, cy_loader *loader, const cy_split *split, int
 done:
     cy_array_free(&o);
     cy_array_free(&proto);
-    free(masks);
     cy_val_stats_free(stats);
     cy_det_loss_ws_free(ws);
     return st;
