@@ -1,6 +1,7 @@
 /* The value tree behind .pt checkpoints: construction, ownership checks,
  * lookup, tensor access and equality. */
 #include "io/pt_internal.h"
+#include "core/half.h"
 #include "core/status.h"
 #include <math.h>
 #include <stdlib.h>
@@ -325,24 +326,6 @@ cy_status cy_pt_tensor_copy(const cy_pt_value *t, void *dst, size_t dst_bytes, c
     return CY_OK;
 }
 
-static float half_to_f32(uint16_t h) {
-    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1f, man = h & 0x3ff, bits;
-    if (exp == 0) {
-        if (man == 0) bits = sign;
-        else { /* subnormal */
-            float f = ldexpf((float)man, -24);
-            return sign ? -f : f;
-        }
-    } else if (exp == 31) {
-        bits = sign | 0x7f800000u | (man << 13);
-    } else {
-        bits = sign | ((exp + 112) << 23) | (man << 13);
-    }
-    float f;
-    memcpy(&f, &bits, 4);
-    return f;
-}
-
 struct f32_ctx { float *dst; cy_pt_dtype dt; };
 static void f32_elem(const uint8_t *s, size_t i, void *c) {
     struct f32_ctx *x = c;
@@ -350,7 +333,7 @@ static void f32_elem(const uint8_t *s, size_t i, void *c) {
     switch (x->dt) {
     case CY_PT_DT_F32: memcpy(&v, s, 4); break;
     case CY_PT_DT_F64: { double d; memcpy(&d, s, 8); v = (float)d; } break;
-    case CY_PT_DT_F16: { uint16_t h; memcpy(&h, s, 2); v = half_to_f32(h); } break;
+    case CY_PT_DT_F16: { uint16_t h; memcpy(&h, s, 2); v = cy_half_to_f32(h); } break;
     case CY_PT_DT_BF16: { uint16_t h; memcpy(&h, s, 2); uint32_t b = (uint32_t)h << 16; memcpy(&v, &b, 4); } break;
     case CY_PT_DT_I64: { int64_t q; memcpy(&q, s, 8); v = (float)q; } break;
     case CY_PT_DT_I32: { int32_t q; memcpy(&q, s, 4); v = (float)q; } break;
