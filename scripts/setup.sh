@@ -9,4 +9,5 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake pkg-config \
   libdnnl-dev libopenblas-dev libyaml-dev libcjson-dev \
   libjpeg62-turbo-dev libpng-dev libexif-dev libzip-dev libcairo2-dev \
+  libprotobuf-c-dev protobuf-c-compiler \
   valgrind >/dev/null

@@ -13,6 +13,7 @@ int cmd_dump(cli_args *a);
 int cmd_dump_train_step(cli_args *a, cy_model *m, const float *x, int n, int h, int w, const char *out);
 int cmd_predict(cli_args *a);
 int cmd_benchmark(cli_args *a);
+int cmd_export(cli_args *a);
 int cmd_benchmark_train(cli_args *a);
 
 /* Shared by the commands: model=, nc=, init=, backend=, threads=. Returns 0,

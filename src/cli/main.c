@@ -29,6 +29,9 @@ static void usage(FILE *f) {
             "  predict    model=<last.pt|yaml> source=<image|folder|list.txt> [conf=0.25] [iou=0.7]\n"
             "             [imgsz=640] [save_txt=False] [save_conf=False]  annotated images, labels\n"
             "  predict    model=<yaml> [imgsz=640] [batch=1]  (no source) eval forward on the built-in image\n"
+            "  export     model=<best.pt|yaml> format=onnx [imgsz=640] [batch=1] [dynamic=False] [half=False]\n"
+            "             [opset=18] [end2end=True|False] [max_det=300]   ONNX beside the model (best.onnx)\n"
+            "  export     model=<best.pt> format=ultralytics   a .pt Ultralytics loads (best_ultralytics.pt)\n"
             "  benchmark  model=<yaml> [imgsz=640] [batch=1] [runs=20] [warmup=5] [threads=0]\n"
             "                                                  eval forward timing, JSON line\n"
             "  benchmark  mode=train model=<yaml> [imgsz=320] [batch=8] [runs=10] [warmup=3]\n"
@@ -47,7 +50,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(mode, "version") || !strcmp(mode, "--version")) {
-        printf("cyolo 0.1.0\n");
+        printf("cyolo %s\n", CYOLO_VERSION_STRING);
         return 0;
     }
     cli_args a;
@@ -60,6 +63,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(mode, "dump")) rc = cmd_dump(&a);
     else if (!strcmp(mode, "predict")) rc = cmd_predict(&a);
     else if (!strcmp(mode, "benchmark")) rc = cmd_benchmark(&a);
+    else if (!strcmp(mode, "export")) rc = cmd_export(&a);
     cli_args_free(&a);
     if (rc >= 0) return rc;
     fprintf(stderr, "error: unknown mode '%s'\n", mode);
