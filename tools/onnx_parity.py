@@ -18,6 +18,7 @@ Per model (formula weights, `init=formula`, as the shared reference builds them)
      (nms=False: the end2end head where there is one, as 8.4.37's default), under ONNX Runtime vs 3;
   6. inference time at batch 1: ONNX Runtime (cyolo's file, Ultralytics' file; intra_op threads =
      os.cpu_count()) and `cyolo benchmark`, medians of --runs.
+--sweep: every family and scale (n..x, detect and -seg), cyolo's ONNX vs cyolo's forward only.
 Prints one JSON object per model; errors are max |a - b| / max(1, max |b|) ("ordered"; for end2end rows
 also "matched" and "sorted_scores", see compare()).
 """
@@ -159,14 +160,45 @@ def run_model(name, args, x, tmp):
     return res
 
 
+def sweep(args, x):
+    """Every family and scale (detect and -seg): cyolo's export (static and dynamic) under ONNX Runtime vs
+    cyolo's forward at a small size; segment models also compare output1 with the prototypes."""
+    cy = str(Path(args.cyolo).resolve())
+    x = np.ascontiguousarray(x[:, :, : args.imgsz, : args.imgsz])
+    with tempfile.TemporaryDirectory() as tmp:
+        d = Path(tmp)
+        np.save(d / "x.npy", x)
+        for fam in ("yolo26", "yolo11", "yolov8"):
+            for task in ("", "-seg"):
+                for sc in "nsmlx":
+                    name = f"{fam}{sc}{task}"
+                    cyolo(cy, "dump", f"model={name}.yaml", "init=formula", f"input={d / 'x.npy'}", f"out={d}", cwd=d)
+                    ref = np.load(d / "output.npy")
+                    e2e = ref.ndim == 3 and ref.shape[1] <= 300 and ref.shape[2] < 6 + 80 + 33
+                    row = {"model": name, "imgsz": args.imgsz, "output0": list(ref.shape)}
+                    for dyn in ("False", "True"):
+                        cyolo(cy, "export", f"model={name}.yaml", "init=formula", f"imgsz={args.imgsz}", "batch=2",
+                              f"dynamic={dyn}", cwd=d)
+                        outs = ort_session(d / f"{name}.onnx", os.cpu_count()).run(None, {"images": x})
+                        c = compare(outs[0], ref, e2e)
+                        key = "dynamic" if dyn == "True" else "static"
+                        row[key] = c.get("matched", c["ordered"])
+                        if task:
+                            row[key + "_output1"] = rel(outs[1], np.load(d / "proto.npy"))
+                    print(json.dumps(row), flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", nargs="+", default=["yolo26n", "yolo11n", "yolov8n"])
     ap.add_argument("--imgsz", type=int, default=640)
     ap.add_argument("--runs", type=int, default=20)
     ap.add_argument("--cyolo", default=str(REPO / "build" / "cyolo"))
+    ap.add_argument("--sweep", action="store_true", help="every family and scale, ORT vs cyolo only (use --imgsz 160)")
     args = ap.parse_args()
     x = images(args.imgsz)
+    if args.sweep:
+        return sweep(args, x)
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.models:
             print(json.dumps(run_model(name, args, x, tmp)), flush=True)

@@ -1,5 +1,6 @@
 /* `cyolo dump`: eval forward of a model on a .npy input, writing chosen layer
- * outputs and the final output as float32 .npy, for numerical checks. */
+ * outputs and the final output (and a segment model's proto.npy) as float32 .npy,
+ * for numerical checks. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,6 +108,16 @@ int cmd_dump(cli_args *a) {
         goto done;
     }
     if ((rc = write_array(out, "output.npy", &res))) goto done;
+    if (s.task == CY_TASK_SEGMENT) { /* the prototypes the coefficients weight */
+        cy_array t;
+        if (cy_model_proto(m, &t, &err) != CY_OK) {
+            rc = cli_report(&err);
+            goto done;
+        }
+        rc = write_array(out, "proto.npy", &t);
+        cy_array_free(&t);
+        if (rc) goto done;
+    }
     for (int i = 0; i < s.layers && !rc; i++) {
         if (!want[i]) continue;
         cy_array t;
