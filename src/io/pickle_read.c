@@ -5,7 +5,9 @@
  * that carries their bytes) and classes that are safe to keep as inert named objects
  * (CamelCase classes under ultralytics.* and torch.nn.modules.*, namespaces).
  * REDUCE, NEWOBJ and BUILD on such a class make a CY_PT_OBJECT holding the
- * class name, the arguments and the state; nothing is imported or called.
+ * class name, the arguments and the state (and which opcode made it);
+ * nothing is imported or called. Parameters are read as tensors marked
+ * with their requires_grad (u.tensor.param).
  * Every other name is refused before anything is built. Opcodes: the binary
  * ones of protocols 2 to 5 (out-of-band buffers and extension codes are
  * refused).
@@ -580,11 +582,13 @@ static cy_status reduce(reader *r) {
         if (args->u.seq.len != 3 || args->u.seq.items[0]->kind != CY_PT_TENSOR)
             return bad(r, "_rebuild_parameter arguments of the wrong kinds%s", NULL);
         if (cy_pt__clone_reg(&res, args->u.seq.items[0], &r->reg, NULL)) return oom_or_budget(r);
+        res->u.tensor.param = 1 + (a[1]->kind == CY_PT_BOOL && a[1]->u.b);
         break;
     case G_REBUILD_PARAM_STATE: /* (tensor, requires_grad, hooks, attributes): the tensor */
         if (na != 4 || a[0]->kind != CY_PT_TENSOR)
             return bad(r, "_rebuild_parameter_with_state arguments of the wrong kinds%s", NULL);
         if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) return oom_or_budget(r);
+        res->u.tensor.param = 1 + (a[1]->kind == CY_PT_BOOL && a[1]->u.b);
         break;
     case G_SET: /* set() or set(list): kept as a list */
         if (na > 1 || (na == 1 && a[0]->kind != CY_PT_LIST && a[0]->kind != CY_PT_TUPLE))
@@ -611,7 +615,10 @@ static cy_status reduce(reader *r) {
         snprintf(res->u.internal.name, n, "%s.%s", a[0]->u.internal.name, a[1]->u.str.s);
         break;
     }
-    case G_CLASS: CY_TRY(make_object(r, fn->u.internal.name, args, &res)); break;
+    case G_CLASS:
+        CY_TRY(make_object(r, fn->u.internal.name, args, &res));
+        res->u.obj.reduce = 1;
+        break;
     case G_NP_DTYPE: CY_TRY(np_dtype(r, a, na, &res)); break;
     case G_NP_SCALAR: CY_TRY(np_scalar(r, a, na, &res)); break;
     case G_CODECS_ENCODE: CY_TRY(codecs_encode(r, a, na, &res)); break;

@@ -2,8 +2,12 @@
  * under torch.save: str as BINUNICODE, small ints as BININT1/2, floats as
  * BINFLOAT, containers batched by 1000 (APPENDS / SETITEMS), OrderedDict as
  * GLOBAL + REDUCE, tensors as _rebuild_tensor_v2 with a persistent id
- * ('storage', torch.<T>Storage, key, 'cpu', numel). Only globals are
- * memoized: the data has no shared references to preserve. */
+ * ('storage', torch.<T>Storage, key, 'cpu', numel), Parameters as
+ * _rebuild_parameter(tensor, requires_grad, OrderedDict()), objects as
+ * GLOBAL + arguments + NEWOBJ (or REDUCE) + state + BUILD, the way torch.save
+ * pickles an nn.Module tree. Globals are memoized, and objects marked as
+ * one shared object (u.obj.share); nothing else is shared (tensors that
+ * share a storage name it by the same record). */
 #include "io/pickle.h"
 #include "core/status.h"
 #include <stdio.h>
@@ -21,8 +25,16 @@ typedef struct {
     const cy_pt_storage **hkeys;
     size_t *hvals, hcap;
     /* memo index of each global once written, else -1 */
-    long memo_od, memo_rebuild, memo_storage[CY_PT_DT_COUNT_];
+    long memo_od, memo_rebuild, memo_param, memo_storage[CY_PT_DT_COUNT_];
     long next_memo;
+    /* object classes written so far ("module\nname\n") and their memo slots */
+    char **cls_names;
+    long *cls_memo;
+    size_t ncls, cls_cap;
+    /* shared objects written so far: share id -> memo slot */
+    int64_t *shared_id;
+    long *shared_memo;
+    size_t nshared, shared_cap;
     cy_error *err;
 } writer;
 
@@ -151,7 +163,89 @@ static long storage_key(writer *w, const cy_pt_storage *s) {
 
 static cy_status w_value(writer *w, const cy_pt_value *v, int depth);
 
+static cy_status w_plain_tensor(writer *w, const cy_pt_value *v);
+
+/* A Parameter: _rebuild_parameter(tensor, requires_grad, OrderedDict()) */
 static cy_status w_tensor(writer *w, const cy_pt_value *v) {
+    if (!v->u.tensor.param) return w_plain_tensor(w, v);
+    w_global(w, "torch._utils\n_rebuild_parameter\n", &w->memo_param);
+    CY_TRY(w_plain_tensor(w, v));
+    op(w, v->u.tensor.param > 1 ? 0x88 : 0x89);
+    w_global(w, "collections\nOrderedDict\n", &w->memo_od);
+    op(w, ')');
+    op(w, 'R');
+    op(w, 0x87);
+    op(w, 'R');
+    return CY_OK;
+}
+
+/* GLOBAL of an object's class: "a.b.Name" is module "a.b", name "Name";
+ * Python's protocol-2 pickler spells builtins as __builtin__. */
+static cy_status w_class(writer *w, const char *cls) {
+    const char *dot = strrchr(cls, '.');
+    size_t n = strlen(cls);
+    if (!dot || dot == cls || !dot[1] || n > 400)
+        return cy_fail(w->err, CY_ERR_ARG, "checkpoint object class '%.80s' is not a dotted name", cls);
+    for (const char *p = cls; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '.'))
+            return cy_fail(w->err, CY_ERR_ARG, "checkpoint object class '%.80s' is not a dotted name", cls);
+    char line[420];
+    size_t ml = (size_t)(dot - cls);
+    if (ml == 8 && !strncmp(cls, "builtins", 8)) snprintf(line, sizeof line, "__builtin__\n%s\n", dot + 1);
+    else snprintf(line, sizeof line, "%.*s\n%s\n", (int)ml, cls, dot + 1);
+    for (size_t i = 0; i < w->ncls; i++)
+        if (!strcmp(w->cls_names[i], line)) {
+            w_global(w, line, &w->cls_memo[i]);
+            return CY_OK;
+        }
+    if (w->ncls == w->cls_cap) {
+        size_t cap = w->cls_cap ? 2 * w->cls_cap : 32;
+        char **nn = realloc(w->cls_names, cap * sizeof *nn);
+        if (nn) w->cls_names = nn;
+        long *nm = nn ? realloc(w->cls_memo, cap * sizeof *nm) : NULL;
+        if (nm) w->cls_memo = nm;
+        if (!nn || !nm) return cy_fail(w->err, CY_ERR_MEMORY, "out of memory pickling a checkpoint");
+        w->cls_cap = cap;
+    }
+    if (!(w->cls_names[w->ncls] = strdup(line))) return cy_fail(w->err, CY_ERR_MEMORY, "out of memory pickling a checkpoint");
+    w->cls_memo[w->ncls] = -1;
+    w_global(w, line, &w->cls_memo[w->ncls++]);
+    return CY_OK;
+}
+
+static cy_status w_object(writer *w, const cy_pt_value *v, int depth) {
+    const int64_t share = v->u.obj.share;
+    for (size_t i = 0; share && i < w->nshared; i++)
+        if (w->shared_id[i] == share) {
+            w_global(w, "", &w->shared_memo[i]); /* slot set: BINGET */
+            return CY_OK;
+        }
+    CY_TRY(w_class(w, v->u.obj.cls));
+    if (v->u.obj.args) CY_TRY(w_value(w, v->u.obj.args, depth + 1));
+    else op(w, ')');
+    op(w, v->u.obj.reduce ? 'R' : 0x81); /* REDUCE : NEWOBJ */
+    if (v->u.obj.state) {
+        CY_TRY(w_value(w, v->u.obj.state, depth + 1));
+        op(w, 'b'); /* BUILD */
+    }
+    if (share) {
+        if (w->nshared == w->shared_cap) {
+            size_t cap = w->shared_cap ? 2 * w->shared_cap : 16;
+            int64_t *ni = realloc(w->shared_id, cap * sizeof *ni);
+            if (ni) w->shared_id = ni;
+            long *nm = ni ? realloc(w->shared_memo, cap * sizeof *nm) : NULL;
+            if (nm) w->shared_memo = nm;
+            if (!ni || !nm) return cy_fail(w->err, CY_ERR_MEMORY, "out of memory pickling a checkpoint");
+            w->shared_cap = cap;
+        }
+        w->shared_id[w->nshared] = share;
+        w_memo_put(w, &w->shared_memo[w->nshared++]);
+    }
+    return CY_OK;
+}
+
+static cy_status w_plain_tensor(writer *w, const cy_pt_value *v) {
     const cy_pt_storage *s = v->u.tensor.storage;
     if (!s || s->dtype != v->u.tensor.dtype || !s->data)
         return cy_fail(w->err, CY_ERR_ARG, "checkpoint tensor has no valid storage");
@@ -237,6 +331,7 @@ static cy_status w_value(writer *w, const cy_pt_value *v, int depth) {
         break;
     }
     case CY_PT_TENSOR: CY_TRY(w_tensor(w, v)); break;
+    case CY_PT_OBJECT: CY_TRY(w_object(w, v, depth)); break;
     default:
         return cy_fail(w->err, CY_ERR_ARG, "checkpoint value of unknown kind %d", (int)v->kind);
     }
@@ -248,7 +343,7 @@ cy_status cy_pickle_dump(const cy_pt_value *root, uint8_t **out, size_t *out_len
     *out = NULL;
     *out_len = 0;
     if (!root) return cy_fail(err, CY_ERR_ARG, "pickle: NULL value");
-    writer w = {.storages = storages, .memo_od = -1, .memo_rebuild = -1, .err = err};
+    writer w = {.storages = storages, .memo_od = -1, .memo_rebuild = -1, .memo_param = -1, .err = err};
     for (int i = 0; i < CY_PT_DT_COUNT_; i++) w.memo_storage[i] = -1;
     uint8_t proto[2] = {0x80, 2};
     put(&w, proto, 2);
@@ -257,6 +352,11 @@ cy_status cy_pickle_dump(const cy_pt_value *root, uint8_t **out, size_t *out_len
     if (!s && w.oom) s = cy_fail(err, CY_ERR_MEMORY, "out of memory pickling a checkpoint");
     free(w.hkeys);
     free(w.hvals);
+    for (size_t i = 0; i < w.ncls; i++) free(w.cls_names[i]);
+    free(w.cls_names);
+    free(w.cls_memo);
+    free(w.shared_id);
+    free(w.shared_memo);
     if (s) {
         free(w.buf);
         return s;

@@ -75,6 +75,7 @@ static cy_status add_tensors(const char *path, const cy_pt_value *members, const
             return cy_fail(err, CY_ERR_FORMAT, "'%s' is a %s, not a tensor", name, cy_pt_kind_name(t->kind));
         cy_pt_value *c = NULL;
         CY_TRY(cy_pt_clone(&c, t, err));
+        c->u.tensor.param = 0; /* a state_dict holds plain tensors, as torch's does */
         cy_status s = cy_pt_dict_set_str(sd, name, c, err);
         if (s) {
             cy_pt_value_free(c);

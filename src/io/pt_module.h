@@ -32,4 +32,9 @@ cy_status cy_pt_module_state_dict(const cy_pt_value *module, cy_pt_value **out, 
  * malloc'd; CY_ERR_FORMAT (naming what) when v holds anything else. */
 cy_status cy_pt_to_yaml_text(const cy_pt_value *v, const char *what, char **out, cy_error *err);
 
+/* The other way (pt_yaml_read.c): YAML text (label names it in errors) as
+ * the dict PyYAML's safe_load makes of it, scalars typed as YAML 1.1 types
+ * them (what Ultralytics' yaml_model_load stores on a model). */
+cy_status cy_pt_from_yaml_text(const char *label, const char *text, cy_pt_value **out, cy_error *err);
+
 #endif

@@ -727,7 +727,8 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
     case CY_PT_STR: return key_eq(a, b);
     case CY_PT_BYTES: return a->u.str.len == b->u.str.len && !memcmp(a->u.str.s, b->u.str.s, a->u.str.len);
     case CY_PT_OBJECT:
-        return !strcmp(a->u.obj.cls, b->u.obj.cls) && cy_pt_equal(a->u.obj.args, b->u.obj.args) &&
+        return !strcmp(a->u.obj.cls, b->u.obj.cls) && a->u.obj.reduce == b->u.obj.reduce &&
+               cy_pt_equal(a->u.obj.args, b->u.obj.args) &&
                cy_pt_equal(a->u.obj.state, b->u.obj.state);
     case CY_PT_LIST:
     case CY_PT_TUPLE:
@@ -743,7 +744,9 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
                 return 0;
         return 1;
     case CY_PT_TENSOR: {
-        if (a->u.tensor.dtype != b->u.tensor.dtype || a->u.tensor.ndim != b->u.tensor.ndim) return 0;
+        if (a->u.tensor.dtype != b->u.tensor.dtype || a->u.tensor.ndim != b->u.tensor.ndim ||
+            a->u.tensor.param != b->u.tensor.param)
+            return 0;
         int same_view = a->u.tensor.storage == b->u.tensor.storage && a->u.tensor.offset == b->u.tensor.offset;
         for (int d = 0; d < a->u.tensor.ndim; d++) {
             if (a->u.tensor.shape[d] != b->u.tensor.shape[d]) return 0;
@@ -767,6 +770,46 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
 
 const char *cy_pt_object_class(const cy_pt_value *v) {
     return v && v->kind == CY_PT_OBJECT ? v->u.obj.cls : NULL;
+}
+
+cy_status cy_pt_object_new(cy_pt_value **out, const char *cls, int reduce, cy_pt_value *args,
+                           cy_pt_value *state, cy_error *err) {
+    *out = NULL;
+    const char *why = "";
+    if (!cls || !strchr(cls, '.') || (args && args->kind != CY_PT_TUPLE))
+        return cy_fail(err, CY_ERR_ARG, "object: needs a dotted class name and a tuple of arguments");
+    cy_pt_value *o = cy_pt__alloc(CY_PT_OBJECT, NULL);
+    if (!o || !(o->u.obj.cls = strdup(cls))) {
+        free(o);
+        return oom(err);
+    }
+    o->u.obj.reduce = reduce != 0;
+    if ((args && cy_pt__check_link(o, args, &why)) || (state && cy_pt__check_link(o, state, &why)) ||
+        (args && args == state)) {
+        value_free(o);
+        return cy_fail(err, CY_ERR_ARG, "object: %s", args && args == state ? "args and state are one value" : why);
+    }
+    if (args) {
+        o->u.obj.args = args;
+        cy_pt__link(o, args);
+    }
+    if (state) {
+        o->u.obj.state = state;
+        cy_pt__link(o, state);
+    }
+    *out = o;
+    return CY_OK;
+}
+
+cy_status cy_pt_set_new(cy_pt_value **out, cy_error *err) {
+    cy_pt_value *items = NULL, *args = NULL;
+    cy_status s = cy_pt_list_new(&items, err);
+    if (!s) s = cy_pt_tuple_new(&args, err);
+    if (!s && (s = cy_pt_append(args, items, err)) == CY_OK) items = NULL;
+    if (!s && (s = cy_pt_object_new(out, "builtins.set", 1, args, NULL, err)) == CY_OK) args = NULL;
+    cy_pt_value_free(items);
+    cy_pt_value_free(args);
+    return s;
 }
 
 const cy_pt_value *cy_pt_object_attr(const cy_pt_value *obj, const char *name) {

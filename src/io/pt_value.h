@@ -74,6 +74,10 @@ struct cy_pt_value {
             int64_t shape[CY_PT_MAX_DIMS], stride[CY_PT_MAX_DIMS]; /* elements */
             int64_t offset; /* elements into the storage */
             cy_pt_storage *storage;
+            /* 0: a plain tensor; 1: a torch.nn.Parameter (requires_grad
+             * False), 2: one with requires_grad True, as a module's
+             * _parameters pickle them (torch._utils._rebuild_parameter) */
+            int param;
         } tensor;
         /* What a pickle made by "calling" a class it may name (an Ultralytics
          * or torch.nn module, a namespace): the class's dotted name, the
@@ -83,6 +87,14 @@ struct cy_pt_value {
             char *cls;          /* "torch.nn.modules.conv.Conv2d" */
             cy_pt_value *args;  /* a tuple, or NULL when there were none */
             cy_pt_value *state; /* usually a dict, or NULL when never set */
+            /* 1: made by calling cls(*args) (REDUCE: set, torch.Size);
+             * 0: cls.__new__(cls, *args) then BUILD (NEWOBJ: modules) */
+            int reduce;
+            /* objects with one nonzero share id are one Python object (all
+             * Conv blocks hold the one SiLU, Conv.default_act): the writer
+             * pickles the first and refers back to it for the others. The
+             * reader clones a shared object instead (share 0). */
+            int64_t share;
         } obj;
         struct { int what; int64_t a; cy_pt_storage *storage; char *name; } internal;
     } u;
@@ -160,6 +172,16 @@ cy_status cy_pt_tensor_to_f32(const cy_pt_value *t, float *dst, size_t n,
                               cy_error *err);
 
 /* ---- inert objects (Ultralytics checkpoints) ---- */
+/* A new object of the dotted class cls ("torch.nn.modules.conv.Conv2d"):
+ * args (a tuple, or NULL for none) and state (or NULL) move into it on
+ * success; on failure the caller still owns them. reduce as in u.obj. The
+ * writer pickles it as torch does: GLOBAL, the arguments, NEWOBJ (or
+ * REDUCE), then the state and BUILD. */
+cy_status cy_pt_object_new(cy_pt_value **out, const char *cls, int reduce, cy_pt_value *args,
+                           cy_pt_value *state, cy_error *err);
+/* An empty Python set (set([]): builtins.set called on an empty list), as
+ * a module's _non_persistent_buffers_set pickles. Read back as a list. */
+cy_status cy_pt_set_new(cy_pt_value **out, cy_error *err);
 /* The dotted class name of an object, or NULL when v is no object. */
 const char *cy_pt_object_class(const cy_pt_value *v);
 /* An attribute of an object: the value under name in its state dict (or in
@@ -170,7 +192,8 @@ const char *cy_pt_kind_name(cy_pt_kind k);
 
 /* ---- comparison (tests) ---- */
 /* 1 when a and b are equal: same kinds, keys in the same order, bitwise-equal
- * floats, tensors with equal dtype, shape and elements (layout may differ). */
+ * floats, tensors with equal dtype, shape, Parameter flag and elements
+ * (layout may differ), objects of one class made the same way. */
 int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b);
 
 #endif

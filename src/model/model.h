@@ -234,6 +234,9 @@ cy_status cy_model_set_hooks(cy_model *m, const int *layers, int n, cy_error *er
 double cy_model_gflops(const cy_model *m, int imgsz);
 
 int cy_model_find_entry(const cy_model *m, const char *name);
+/* 1 when the SPPF row L's cv1 carries SiLU in this model (the rule of
+ * decl_sppf, or what a checkpoint's module tree said), 0 for none. */
+int cy_model_sppf_cv1_silu(const cy_model *m, const cy_layer *L);
 /* Gives the SPPF at `layer` the cv1 activation a checkpoint's module tree
  * holds (silu 1: SiLU, 0: none), whatever the YAML rule says; the graph is
  * rebuilt on the next forward. */

@@ -479,7 +479,7 @@ static sppf_d decl_sppf(builder *b, const char *p, const cy_layer *L) {
     /* cv1 has no activation in Ultralytics 8.4.37 (the detection reference);
      * the PyPI release (the reference for segmentation) gives YOLOv8/11's
      * short rows back the SiLU their published weights were trained with */
-    int act1 = L->sppf_cv1_act ? L->sppf_cv1_act == 2 : L->sppf_short_row && b->m->task == CY_TASK_SEGMENT;
+    int act1 = cy_model_sppf_cv1_silu(b->m, L);
     snprintf(s, sizeof s, "%s.cv1", p);
     d.cv1 = decl_conv(b, s, L->c1, c_, 1, 1, 1, act1);
     snprintf(s, sizeof s, "%s.cv2", p);
@@ -883,13 +883,17 @@ cy_status cy_model_set_sppf_act(cy_model *m, int layer, int silu, cy_error *err)
     if (layer < 0 || layer >= m->nlayers || m->layers[layer].kind != CY_MOD_SPPF)
         return cy_fail(err, CY_ERR_FORMAT, "layer %d is not an SPPF", layer);
     cy_layer *L = &m->layers[layer];
-    const int was = L->sppf_cv1_act ? L->sppf_cv1_act == 2 : L->sppf_short_row && m->task == CY_TASK_SEGMENT;
+    const int was = cy_model_sppf_cv1_silu(m, L);
     L->sppf_cv1_act = silu ? 2 : 1;
     if (was != !!silu) {
         m->modules += silu ? -1 : 1; /* its own nn.Identity leaf; every SiLU is the one shared module */
         cy_graph_free(m);
     }
     return CY_OK;
+}
+
+int cy_model_sppf_cv1_silu(const cy_model *m, const cy_layer *L) {
+    return L->sppf_cv1_act ? L->sppf_cv1_act == 2 : L->sppf_short_row && m->task == CY_TASK_SEGMENT;
 }
 
 int cy_model_find_entry(const cy_model *m, const char *name) {
