@@ -11,10 +11,7 @@
 #include "engine/checkpoint.h"
 #include "engine/args.h"
 #include "engine/export.h"
-#if __has_include("engine/export_ultralytics.h") /* TEMP: until part 2 lands */
 #include "engine/export_ultralytics.h"
-#define HAVE_UL_EXPORT 1
-#endif
 
 /* What Ultralytics exports to that cyolo leaves to Ultralytics' exporters. */
 static const char *const ULTRALYTICS_ONLY[] = {"torchscript", "openvino", "engine", "coreml", "saved_model", "pb",
@@ -99,11 +96,7 @@ static int export_ultralytics(cli_args *a, const char *model) {
     output_path(model, 1, "_ultralytics.pt", out, sizeof out);
     double t0 = now_s();
     cy_error err = {0};
-#ifdef HAVE_UL_EXPORT
     if (cy_export_ultralytics_pt(model, out, &err) != CY_OK) return cli_report(&err);
-#else
-    return fprintf(stderr, "error: not built\n"), 1;
-#endif
     printf("Ultralytics: export success, %.1fs, saved as '%s' (%.1f MB)\n", now_s() - t0, out, file_mb(out));
     printf("Predict:         yolo predict model=%s\n", out);
     printf("Export further:  yolo export model=%s format=engine|openvino|tflite|coreml ...\n", out);
