@@ -41,5 +41,16 @@ mkdir -p "$T/ro/w.onnx" && cp "$W/best.pt" "$T/ro/w.pt"
 expect nonzero "w.onnx" -- "$CYOLO" export model="$T/ro/w.pt" imgsz=64
 [ -z "$(ls "$T/ro" | grep -v '^w.pt$' | grep -v '^w.onnx$')" ] && ok || bad "a temporary file was left: $(ls "$T/ro")"
 
+# format=ultralytics: a .pt of Ultralytics' module tree that cyolo reads back as the same model
+expect 0 "saved as '$W/best_ultralytics.pt'" -- "$CYOLO" export model="$W/best.pt" format=ultralytics
+a=$("$CYOLO" info model="$W/best.pt" 2>&1 | grep -E "summary|parameters" | tail -1)
+b=$("$CYOLO" info model="$W/best_ultralytics.pt" 2>&1 | grep -E "summary|parameters" | tail -1)
+[ -n "$a" ] && [ "$a" = "$b" ] && ok || bad "info differs: '$a' vs '$b'"
+grep -aq "ultralytics.nn.tasks" "$W/best_ultralytics.pt" && grep -aq "circle" "$W/best_ultralytics.pt" && ok ||
+    bad "no Ultralytics module tree or class names in best_ultralytics.pt"
+expect 0 "saved as" -- "$CYOLO" export model="$W/best_ultralytics.pt" format=onnx imgsz=64
+expect nonzero "needs a checkpoint" -- "$CYOLO" export model=yolov8n.yaml format=ultralytics
+expect nonzero "$T/missing.pt" -- "$CYOLO" export model="$T/missing.pt" format=ultralytics
+
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
