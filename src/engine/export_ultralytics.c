@@ -226,6 +226,8 @@ cy_status cy_export_ultralytics_pt(const char *checkpoint, const char *out_path,
     st = yaml_dict(checkpoint, &c, m, &meta.yaml, err);
     if (!st) st = names_dict(checkpoint, m, &meta.names, err);
     if (!st) st = ta ? cy_pt_clone(&meta.args, ta, err) : cy_pt_dict_new(&meta.args, 0, err);
+    /* the model's own task: runs from before the segment trainer recorded it say "detect" */
+    if (!st) st = cy_pt_dict_put_str(meta.args, "task", cy_task_name(m->task), err);
     if (!st) st = cy_ul_module_tree(m, &meta, &tree, err);
     if (!st) st = results(&c, &res, &met, err);
 
@@ -254,6 +256,7 @@ cy_status cy_export_ultralytics_pt(const char *checkpoint, const char *out_path,
     v = NULL;
     if (!st) st = cy_pt_dict_put_none(ck, "optimizer", err);
     if (!st) st = ta ? cy_pt_clone(&v, ta, err) : cy_pt_dict_new(&v, 0, err);
+    if (!st) st = cy_pt_dict_put_str(v, "task", cy_task_name(m->task), err);
     st = put(ck, "train_args", v, st, err);
     v = NULL;
     st = put(ck, "train_metrics", met, st, err);
