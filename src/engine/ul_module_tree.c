@@ -553,16 +553,10 @@ static void head_cache(tb *b, mod *md, int imgsz, int c_p3) {
     attr(b, md, "anchors", v_floats(b, CY_PT_DT_F16, 2, (int64_t[]){2, a}, xy));
     attr(b, md, "strides", v_floats(b, CY_PT_DT_F16, 2, (int64_t[]){1, a}, xy + 2 * a));
     free(xy);
-    /* torch.Size([1, C, H/8, W/8]): torch.Size called on a tuple */
+    /* torch.Size([1, C, H/8, W/8]) */
     const int64_t s0 = imgsz / m->stride[0];
-    cy_pt_value *dims = v_ints(b, 1, 4, (int64_t[]){1, c_p3, s0, s0}), *args = NULL, *size = NULL;
-    if (ok(b)) b->st = cy_pt_tuple_new(&args, b->err);
-    if (ok(b)) b->st = cy_pt_append(args, dims, b->err);
-    if (ok(b)) dims = NULL;
-    if (ok(b)) b->st = cy_pt_object_new(&size, "torch.Size", 1, args, NULL, b->err);
-    if (ok(b)) args = NULL;
-    cy_pt_value_free(dims);
-    cy_pt_value_free(args);
+    cy_pt_value *size = v_ints(b, 1, 4, (int64_t[]){1, c_p3, s0, s0});
+    if (size) size->u.seq.py = CY_PT_SEQ_SIZE;
     attr(b, md, "shape", size);
 }
 

@@ -1,6 +1,7 @@
 /* Restricted unpickler for .pt checkpoints. It runs nothing: GLOBAL resolves
  * only names on a whitelist (collections.OrderedDict, the torch tensor
- * rebuild functions, torch.<T>Storage classes, set, torch.Size, getattr on
+ * rebuild functions, torch.<T>Storage classes, set, torch.Size (read as a
+ * list and a tuple marked with the type they were), getattr on
  * an allowed class, numpy number scalars and the latin-1 _codecs.encode
  * that carries their bytes) and classes that are safe to keep as inert named objects
  * (CamelCase classes under ultralytics.* and torch.nn.modules.*, namespaces).
@@ -245,7 +246,10 @@ static cy_status global(reader *r, const char *mod, const char *name) {
     int what = 0, dt = -1;
     int builtins = !strcmp(mod, "builtins") || !strcmp(mod, "__builtin__");
     if (!strcmp(mod, "collections") && !strcmp(name, "OrderedDict")) what = G_ORDERED_DICT;
-    else if (builtins && (!strcmp(name, "set") || !strcmp(name, "frozenset"))) what = G_SET;
+    else if (builtins && (!strcmp(name, "set") || !strcmp(name, "frozenset"))) {
+        what = G_SET;
+        dt = !strcmp(name, "frozenset"); /* internal.a: 1 for a frozenset */
+    }
     else if (builtins && !strcmp(name, "getattr")) what = G_GETATTR;
     else if (!strcmp(mod, "torch") && !strcmp(name, "Size")) what = G_SIZE;
     else if (!strcmp(mod, "torch._utils") && !strcmp(name, "_rebuild_parameter_with_state"))
@@ -597,12 +601,14 @@ static cy_status reduce(reader *r) {
         else if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) res = NULL;
         if (!res) return oom_or_budget(r);
         res->kind = CY_PT_LIST;
+        res->u.seq.py = fn->u.internal.a ? CY_PT_SEQ_FROZENSET : CY_PT_SEQ_SET;
         break;
     case G_SIZE: /* torch.Size((d0, d1, ...)): the tuple */
         if (na != 1 || a[0]->kind != CY_PT_TUPLE) return bad(r, "torch.Size without a tuple%s", NULL);
         for (size_t i = 0; i < a[0]->u.seq.len; i++)
             if (a[0]->u.seq.items[i]->kind != CY_PT_INT) return bad(r, "torch.Size holds a non-int%s", NULL);
         if (cy_pt__clone_reg(&res, a[0], &r->reg, NULL)) return oom_or_budget(r);
+        res->u.seq.py = CY_PT_SEQ_SIZE;
         break;
     case G_GETATTR: { /* getattr(<allowed class>, name): a name, still never looked up */
         if (na != 2 || !is_internal(a[0], G_CLASS) || a[1]->kind != CY_PT_STR || !is_identifier(a[1]->u.str.s))
@@ -870,7 +876,10 @@ static cy_status step(reader *r, int *done) {
         r->p += n;
         return new_int(r, (int64_t)u);
     }
-    case 0x8f: return push(r, mk(r, CY_PT_LIST)); /* EMPTY_SET: kept as a list */
+    case 0x8f: /* EMPTY_SET: kept as a list */
+        v = mk(r, CY_PT_LIST);
+        if (v) v->u.seq.py = CY_PT_SEQ_SET;
+        return push(r, v);
     case 0x90: /* ADDITEMS */
         CY_TRY(pop_mark(r, &from));
         CY_TRY(below_mark(r, from, &v));
@@ -882,6 +891,7 @@ static cy_status step(reader *r, int *done) {
         CY_TRY(pop_mark(r, &from));
         v = mk(r, CY_PT_LIST);
         if (!v) return oom_or_budget(r);
+        v->u.seq.py = CY_PT_SEQ_FROZENSET;
         for (size_t i = from; i < r->sp; i++) CY_TRY(seq_add(r, v, r->stack[i]));
         r->sp = from;
         return push(r, v);

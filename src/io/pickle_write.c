@@ -3,7 +3,8 @@
  * BINFLOAT, containers batched by 1000 (APPENDS / SETITEMS), OrderedDict as
  * GLOBAL + REDUCE, tensors as _rebuild_tensor_v2 with a persistent id
  * ('storage', torch.<T>Storage, key, 'cpu', numel), Parameters as
- * _rebuild_parameter(tensor, requires_grad, OrderedDict()), objects as
+ * _rebuild_parameter(tensor, requires_grad, OrderedDict()), sets and
+ * torch.Size as set([...]) and torch.Size((...)), objects as
  * GLOBAL + arguments + NEWOBJ (or REDUCE) + state + BUILD, the way torch.save
  * pickles an nn.Module tree. Globals are memoized, and objects marked as
  * one shared object (u.obj.share); nothing else is shared (tensors that
@@ -290,14 +291,21 @@ static cy_status w_value(writer *w, const cy_pt_value *v, int depth) {
         w_str(w, v->u.str.s, v->u.str.len);
         break;
     case CY_PT_TUPLE: {
+        if (v->u.seq.py == CY_PT_SEQ_SIZE) CY_TRY(w_class(w, "torch.Size")); /* torch.Size((d0, ...)) */
         size_t n = v->u.seq.len;
         if (n == 0) { op(w, ')'); break; }
         if (n > 3) op(w, '(');
         for (size_t i = 0; i < n; i++) CY_TRY(w_value(w, v->u.seq.items[i], depth + 1));
         op(w, n == 1 ? 0x85 : n == 2 ? 0x86 : n == 3 ? 0x87 : 't');
+        if (v->u.seq.py == CY_PT_SEQ_SIZE) {
+            op(w, 0x85);
+            op(w, 'R');
+        }
         break;
     }
     case CY_PT_LIST: {
+        const int set = v->u.seq.py == CY_PT_SEQ_SET || v->u.seq.py == CY_PT_SEQ_FROZENSET;
+        if (set) CY_TRY(w_class(w, v->u.seq.py == CY_PT_SEQ_SET ? "builtins.set" : "builtins.frozenset"));
         op(w, ']');
         size_t n = v->u.seq.len;
         for (size_t b = 0; b < n; b += BATCH) {
@@ -305,6 +313,10 @@ static cy_status w_value(writer *w, const cy_pt_value *v, int depth) {
             if (e - b > 1) op(w, '(');
             for (size_t i = b; i < e; i++) CY_TRY(w_value(w, v->u.seq.items[i], depth + 1));
             op(w, e - b > 1 ? 'e' : 'a');
+        }
+        if (set) { /* set([...]), as protocol 2 pickles a set */
+            op(w, 0x85);
+            op(w, 'R');
         }
         break;
     }

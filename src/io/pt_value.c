@@ -732,7 +732,7 @@ int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b) {
                cy_pt_equal(a->u.obj.state, b->u.obj.state);
     case CY_PT_LIST:
     case CY_PT_TUPLE:
-        if (a->u.seq.len != b->u.seq.len) return 0;
+        if (a->u.seq.len != b->u.seq.len || a->u.seq.py != b->u.seq.py) return 0;
         for (size_t i = 0; i < a->u.seq.len; i++)
             if (!cy_pt_equal(a->u.seq.items[i], b->u.seq.items[i])) return 0;
         return 1;
@@ -802,14 +802,9 @@ cy_status cy_pt_object_new(cy_pt_value **out, const char *cls, int reduce, cy_pt
 }
 
 cy_status cy_pt_set_new(cy_pt_value **out, cy_error *err) {
-    cy_pt_value *items = NULL, *args = NULL;
-    cy_status s = cy_pt_list_new(&items, err);
-    if (!s) s = cy_pt_tuple_new(&args, err);
-    if (!s && (s = cy_pt_append(args, items, err)) == CY_OK) items = NULL;
-    if (!s && (s = cy_pt_object_new(out, "builtins.set", 1, args, NULL, err)) == CY_OK) args = NULL;
-    cy_pt_value_free(items);
-    cy_pt_value_free(args);
-    return s;
+    CY_TRY(cy_pt_list_new(out, err));
+    (*out)->u.seq.py = CY_PT_SEQ_SET;
+    return CY_OK;
 }
 
 const cy_pt_value *cy_pt_object_attr(const cy_pt_value *obj, const char *name) {

@@ -43,6 +43,16 @@ typedef enum {
     CY_PT_DT_COUNT_
 } cy_pt_dtype;
 
+/* What a list or tuple was in Python (u.seq.py): the reader keeps sets and
+ * torch.Size as lists and tuples and says so here; the writer pickles each
+ * back as that type. */
+typedef enum {
+    CY_PT_SEQ_PLAIN = 0, /* list or tuple */
+    CY_PT_SEQ_SET,       /* a list that was a set (set([...])) */
+    CY_PT_SEQ_FROZENSET, /* a list that was a frozenset */
+    CY_PT_SEQ_SIZE       /* a tuple of ints that was a torch.Size */
+} cy_pt_seq_type;
+
 #define CY_PT_MAX_DIMS 8
 /* Deepest nesting of containers accepted (Python's pickle recursion limit is
  * about 1000; real checkpoints nest fewer than 10 levels). */
@@ -60,7 +70,11 @@ struct cy_pt_value {
         int64_t i;
         double f;
         struct { char *s; size_t len; } str; /* UTF-8, also NUL-terminated */
-        struct { cy_pt_value **items; size_t len, cap; } seq; /* list, tuple */
+        struct {
+            cy_pt_value **items;
+            size_t len, cap;
+            int py; /* the Python type a list or tuple stands for (cy_pt_seq_type) */
+        } seq; /* list, tuple */
         struct {
             cy_pt_value **keys, **vals;
             size_t len, cap;
@@ -179,8 +193,8 @@ cy_status cy_pt_tensor_to_f32(const cy_pt_value *t, float *dst, size_t n,
  * REDUCE), then the state and BUILD. */
 cy_status cy_pt_object_new(cy_pt_value **out, const char *cls, int reduce, cy_pt_value *args,
                            cy_pt_value *state, cy_error *err);
-/* An empty Python set (set([]): builtins.set called on an empty list), as
- * a module's _non_persistent_buffers_set pickles. Read back as a list. */
+/* An empty Python set (a list with py CY_PT_SEQ_SET), as a module's
+ * _non_persistent_buffers_set pickles. */
 cy_status cy_pt_set_new(cy_pt_value **out, cy_error *err);
 /* The dotted class name of an object, or NULL when v is no object. */
 const char *cy_pt_object_class(const cy_pt_value *v);
@@ -191,9 +205,10 @@ const cy_pt_value *cy_pt_object_attr(const cy_pt_value *obj, const char *name);
 const char *cy_pt_kind_name(cy_pt_kind k);
 
 /* ---- comparison (tests) ---- */
-/* 1 when a and b are equal: same kinds, keys in the same order, bitwise-equal
- * floats, tensors with equal dtype, shape, Parameter flag and elements
- * (layout may differ), objects of one class made the same way. */
+/* 1 when a and b are equal: same kinds (and Python types of lists and
+ * tuples), keys in the same order, bitwise-equal floats, tensors with equal
+ * dtype, shape, Parameter flag and elements (layout may differ), objects of
+ * one class made the same way. */
 int cy_pt_equal(const cy_pt_value *a, const cy_pt_value *b);
 
 #endif
