@@ -24,6 +24,12 @@ it was made from. The steps:
   5. `yolo export format=onnx` and `format=torchscript` of EXPORT.pt succeed; the ONNX file under
      ONNX Runtime gives Ultralytics' torch output.
 Prints a JSON summary last.
+
+    ... tools/check_ultralytics_pt.py --sweep [--scales nsmlx]
+
+instead compares, for every model YAML in cfg/models and scale, the module tree cyolo exports for a
+formula-weight model with the one Ultralytics builds from that YAML (through
+build/tests/test_export_ultralytics --yaml).
 """
 
 import argparse
@@ -213,7 +219,60 @@ def export_on(path, imgsz, work):
     return res
 
 
+def sweep(scales, tester):
+    """Every model YAML of cfg/models at the given scales: the module tree cyolo exports for its
+    formula-weight model against the one Ultralytics builds from the same YAML (ul_saved_model's
+    trainer state); tensor values aside, every difference is listed. cyolo builds a YOLOv8/11
+    detector's SPPF cv1 without activation (Ultralytics 8.4.37's rule), 8.4.190 with SiLU: those
+    module paths are reported apart."""
+    import torch
+    from ultralytics.nn.tasks import DetectionModel, SegmentationModel
+
+    sys.path.insert(0, str(REPO / "tools" / "refgen"))
+    from ul_saved_model import saved_like
+
+    work = tempfile.mkdtemp(prefix="check_ul_sweep_")
+    rows = []
+    for y in sorted((REPO / "cfg" / "models").glob("*/*.yaml")):
+        for sc in scales:
+            name = y.stem.replace("yolov8", f"yolov8{sc}").replace("yolo11", f"yolo11{sc}").replace("yolo26", f"yolo26{sc}")
+            out = Path(work) / f"{name}_ultralytics.pt"
+            run([tester, "--yaml", f"{name}.yaml", "3", out])
+            seg = name.endswith("-seg")
+            cwd = os.getcwd()
+            os.chdir(work)
+            try:
+                ref = (SegmentationModel if seg else DetectionModel)(f"{name}.yaml", nc=3, verbose=False)
+                ref.names = {i: f"class{i}" for i in range(3)}
+                ref = saved_like(ref, 640)["ema"]
+            finally:
+                os.chdir(cwd)
+            ours = torch.load(out, map_location="cpu", weights_only=False)["ema"]
+            t = compare_trees(ours, ref)
+            sppf = [d for d in t["differences"] if ".cv1.act" in d[0][0] and d[0][0].startswith("model.")]
+            other = [d for d in t["differences"] if d not in sppf and d[0][1] != "args"]
+            rows.append({"model": name, "entries": t["entries"], "shared": t["shared_modules"],
+                         "sppf_cv1_act_only": len(sppf), "differences": [str(d)[:300] for d in other]})
+            print(f"    {name:18s} {t['entries']:6d} entries, shared modules {t['shared_modules']}, "
+                  f"{len(other)} differences{' (SPPF cv1 act apart)' if sppf else ''}", flush=True)
+            for d in other[:5]:
+                print("       ", str(d)[:300])
+            out.unlink()
+            Path(str(out) + ".cyolo.pt").unlink()
+    shutil.rmtree(work, ignore_errors=True)
+    return rows
+
+
 def main():
+    if "--sweep" in sys.argv:
+        ap = argparse.ArgumentParser()
+        ap.add_argument("--sweep", action="store_true")
+        ap.add_argument("--scales", default="nsmlx")
+        ap.add_argument("--tester", default=str(REPO / "build" / "tests" / "test_export_ultralytics"))
+        a = ap.parse_args()
+        rows = sweep(a.scales, a.tester)
+        print(json.dumps(rows))
+        sys.exit(1 if any(r["differences"] for r in rows) else 0)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("export")
     ap.add_argument("--source", required=True)
