@@ -119,7 +119,7 @@ static void free_names(char **n, int nc) {
 static Onnx__ModelProto *export_load(cy_model *m, const cy_export_onnx_options *o, const char *path, int *e2e) {
     cy_error err = {0};
     char **names = numbered_names(m->nc);
-    cy_export_meta meta = {.model_path = "x.yaml", .data = "synth.yaml", .names = names, .date = "2026-12-07T00:00:00"};
+    cy_export_meta meta = {.data = "synth.yaml", .names = names, .date = "2026-12-07T00:00:00"};
     cy_status st = cy_export_onnx(m, o, &meta, path, e2e, &err);
     free_names(names, m->nc);
     CHECK(st == CY_OK, "export %s: %s", path, err.msg);
@@ -250,7 +250,7 @@ static void test_yolo26n(void) {
     /* bad output paths: a clear error naming the path, nothing left */
     cy_error err = {0};
     char **names = numbered_names(m->nc);
-    cy_export_meta meta = {.model_path = "x.yaml", .names = names, .date = ""};
+    cy_export_meta meta = {.names = names, .date = ""};
     o = cy_export_onnx_defaults();
     o.imgsz_h = o.imgsz_w = 64;
     const char *bad = "/tmp/cy_no_such_dir_for_export/x.onnx";

@@ -12,6 +12,7 @@
 #include "engine/args.h"
 #include "engine/export.h"
 #include "engine/export_ultralytics.h"
+#include "model/model.h"
 
 /* What Ultralytics exports to that cyolo leaves to Ultralytics' exporters. */
 static const char *const ULTRALYTICS_ONLY[] = {"torchscript", "openvino", "engine", "coreml", "saved_model", "pb",
@@ -80,12 +81,6 @@ static double file_mb(const char *path) {
     return stat(path, &st) ? 0 : st.st_size / 1e6;
 }
 
-static double now_s(void) {
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec / 1e9;
-}
-
 static int export_ultralytics(cli_args *a, const char *model) {
     if (!cy_is_checkpoint_path(model)) {
         fprintf(stderr, "error: format=ultralytics needs a checkpoint (model=best.pt), not %s\n", model);
@@ -94,10 +89,10 @@ static int export_ultralytics(cli_args *a, const char *model) {
     if (cli_check_unused(a, "export")) return 2;
     char out[4096];
     output_path(model, 1, "_ultralytics.pt", out, sizeof out);
-    double t0 = now_s();
+    double t0 = cy_now_ms();
     cy_error err = {0};
     if (cy_export_ultralytics_pt(model, out, &err) != CY_OK) return cli_report(&err);
-    printf("Ultralytics: export success, %.1fs, saved as '%s' (%.1f MB)\n", now_s() - t0, out, file_mb(out));
+    printf("Ultralytics: export success, %.1fs, saved as '%s' (%.1f MB)\n", (cy_now_ms() - t0) / 1e3, out, file_mb(out));
     printf("Predict:         yolo predict model=%s\n", out);
     printf("Export further:  yolo export model=%s format=engine|openvino|tflite|coreml ...\n", out);
     return 0;
@@ -219,17 +214,17 @@ int cmd_export(cli_args *a) {
             rc = 1;
             goto done;
         }
-    cy_export_meta meta = {.model_path = model, .data = data, .names = names, .date = date};
+    cy_export_meta meta = {.data = data, .names = names, .date = date};
     printf("cyolo: starting from '%s' with input shape (%d, %d, %d, %d) BCHW (%.1f MB)\n", model, o.batch,
            s.channels, o.imgsz_h, o.imgsz_w, checkpoint ? file_mb(model) : 0.0);
     printf("ONNX: starting export with opset %d...\n", o.opset ? o.opset : CY_EXPORT_DEFAULT_OPSET);
-    double t0 = now_s();
+    double t0 = cy_now_ms();
     int used_e2e;
     if (cy_export_onnx(m, &o, &meta, out, &used_e2e, &err) != CY_OK) {
         rc = cli_report(&err);
         goto done;
     }
-    printf("ONNX: export success, %.1fs, saved as '%s' (%.1f MB)\n", now_s() - t0, out, file_mb(out));
+    printf("ONNX: export success, %.1fs, saved as '%s' (%.1f MB)\n", (cy_now_ms() - t0) / 1e3, out, file_mb(out));
     printf("Predict:         yolo predict task=%s model=%s imgsz=%d\n", cy_task_name(s.task), out, o.imgsz_h);
     rc = 0;
 done:

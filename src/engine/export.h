@@ -26,7 +26,6 @@ cy_export_onnx_options cy_export_onnx_defaults(void);
 
 /* The metadata Ultralytics' exporter writes, for models and their run. */
 typedef struct {
-    const char *model_path;  /* the .pt or .yaml it came from */
     const char *data;        /* the dataset it was trained on, or NULL */
     char **names;            /* nc class names */
     const char *date;        /* ISO 8601, local time */

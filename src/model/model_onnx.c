@@ -17,8 +17,6 @@ typedef struct {
     const cy_onnx_model_opts *opt;
     cy_onnx *o;
     const char **vname; /* ONNX name of each graph value */
-    int proto_value;    /* graph value exported as output1, 0: none */
-    cy_error *err;
 } emitter;
 
 #define IN(...) ((const char *[]){__VA_ARGS__})
@@ -406,7 +404,7 @@ cy_status cy_model_to_onnx(cy_model *m, const cy_onnx_model_opts *opt, cy_onnx *
     int proto = m->task == CY_TASK_SEGMENT ? g->proto : 0;
     int *live = live_nodes(m, hv, proto, err);
     if (!live) return CY_ERR_MEMORY;
-    emitter e = {.m = m, .opt = opt, .o = o, .proto_value = proto, .err = err};
+    emitter e = {.m = m, .opt = opt, .o = o};
     e.vname = calloc(g->nvalues, sizeof *e.vname);
     if (!e.vname) {
         free(live);
